@@ -1,0 +1,89 @@
+// Shared declarations of the mlux addon: how arrays cross into JavaScript (handles), how
+// arguments are read, and how each file registers the functions it exports.
+#pragma once
+
+#include <napi.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mlx/mlx.h"
+
+namespace mlux {
+
+namespace mx = mlx::core;
+
+// ---- registration --------------------------------------------------------------------------
+// Each source file defines its exports with MLUX_FN; addon.cc installs them all at load.
+
+using Callback = Napi::Value (*)(const Napi::CallbackInfo&);
+
+struct ExportEntry {
+  const char* name;
+  Callback fn;
+};
+
+std::vector<ExportEntry>& Exports();
+
+struct Registrar {
+  Registrar(const char* name, Callback fn) { Exports().push_back({name, fn}); }
+};
+
+// Turns every C++ exception (MLX raises std::invalid_argument, std::runtime_error, ...) into a
+// JavaScript Error carrying the same message, so no input can abort the process.
+template <Callback F>
+Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  try {
+    return F(info);
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+#define MLUX_FN(js_name, fn)                                                        \
+  static Napi::Value fn(const Napi::CallbackInfo& info);                            \
+  static ::mlux::Registrar fn##_registrar(js_name, &::mlux::Guarded<fn>); \
+  static Napi::Value fn(const Napi::CallbackInfo& info)
+
+// ---- handles --------------------------------------------------------------------------------
+// A handle is a JavaScript External owning one mx::array. dispose() releases the array at once;
+// the External's finalizer releases it if JavaScript drops the handle first. The array's byte
+// size is reported to V8 as external memory while the handle holds it.
+
+Napi::Value Wrap(Napi::Env env, mx::array a);
+Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays);
+mx::array& Unwrap(const Napi::Value& v);
+bool IsHandle(const Napi::Value& v);
+
+// ---- argument readers -------------------------------------------------------------------------
+// Codes shared with src/mx/dtype.ts (same order).
+mx::Dtype DtypeFromCode(int code);
+int DtypeCode(mx::Dtype dtype);
+
+// An array argument: a handle, or a JS number/boolean made into a scalar array. A number scalar
+// takes the dtype of `like` when that keeps its meaning (MLX's "weak" Python scalars).
+mx::array ArrayArg(const Napi::CallbackInfo& info, size_t i, const mx::array* like = nullptr);
+// A pair of operands where either may be a scalar that adopts the other's dtype.
+std::pair<mx::array, mx::array> OperandPair(const Napi::CallbackInfo& info, size_t i);
+std::vector<mx::array> ArrayListArg(const Napi::CallbackInfo& info, size_t i);
+
+int IntArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::optional<int> OptionalIntArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+double NumberArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::optional<double> OptionalNumberArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+bool BoolArg(const Napi::CallbackInfo& info, size_t i, bool fallback);
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+mx::Shape ShapeArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+std::vector<int> IntListArg(const Napi::CallbackInfo& info, size_t i, const char* what);
+// undefined/null: no axes given; a number: one axis; an array of numbers: those axes.
+std::optional<std::vector<int>> AxesArg(const Napi::CallbackInfo& info, size_t i);
+mx::Dtype DtypeArg(const Napi::CallbackInfo& info, size_t i);
+std::optional<mx::Dtype> OptionalDtypeArg(const Napi::CallbackInfo& info, size_t i);
+bool IsMissing(const Napi::CallbackInfo& info, size_t i);
+
+Napi::Array ShapeToJs(Napi::Env env, const mx::Shape& shape);
+
+}  // namespace mlux

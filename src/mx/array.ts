@@ -1,0 +1,167 @@
+// The Array class: an owned reference to one MLX array, with its metadata and data access.
+import { inspect } from "node:util";
+import { type AnyTypedArray, type DType, dtypeCode, dtypeFromCode, TYPED_ARRAY } from "./dtype.ts";
+import { type Handle, nativeFunctions } from "./native.ts";
+import { track } from "./scope.ts";
+
+const n = nativeFunctions("astype", "dispose", "dtype", "nbytes", "shape", "toBytes", "toString");
+
+/** A complex number read out of a complex64 array. */
+export interface Complex {
+  re: number;
+  im: number;
+}
+
+/** One element as JavaScript sees it: 64-bit integers are bigint, complex numbers {re, im}. */
+export type Scalar = number | boolean | bigint | Complex;
+
+/** Nested JavaScript arrays of scalars, as tolist() returns them. */
+export type NestedList = Scalar | NestedList[];
+
+/**
+ * An N-dimensional MLX array. Arrays are immutable and lazy: operations build a graph, and data is
+ * computed when it is read (item, tolist, toTypedArray) or on eval().
+ *
+ * Each Array owns native memory. Release it with dispose() (or `using`), or create arrays inside
+ * mx.tidy(), which disposes every array made in its callback except those returned. Garbage
+ * collection frees forgotten arrays too, but late.
+ */
+export class MxArray {
+  #handle: Handle | null;
+  #shape: number[] | undefined;
+  #dtype: DType | undefined;
+
+  /** @internal Arrays are made by mx functions, not with `new`. */
+  constructor(handle: Handle) {
+    this.#handle = handle;
+    track(this);
+  }
+
+  /** @internal The native handle; throws if this array was disposed. */
+  get handle(): Handle {
+    if (this.#handle === null) {
+      throw new Error("this Array was disposed; it can no longer be read or used");
+    }
+    return this.#handle;
+  }
+
+  get shape(): number[] {
+    this.#shape ??= n.shape(this.handle) as number[];
+    return this.#shape.slice();
+  }
+
+  get dtype(): DType {
+    this.#dtype ??= dtypeFromCode(n.dtype(this.handle) as number);
+    return this.#dtype;
+  }
+
+  get ndim(): number {
+    this.#shape ??= n.shape(this.handle) as number[];
+    return this.#shape.length;
+  }
+
+  get size(): number {
+    this.#shape ??= n.shape(this.handle) as number[];
+    let size = 1;
+    for (const d of this.#shape) size *= d;
+    return size;
+  }
+
+  /** Bytes of this array's data. */
+  get nbytes(): number {
+    return n.nbytes(this.handle) as number;
+  }
+
+  /** Whether dispose() was called. */
+  get disposed(): boolean {
+    return this.#handle === null;
+  }
+
+  /** Releases the native memory now. Later use of this Array throws. Safe to call twice. */
+  dispose(): void {
+    if (this.#handle === null) return;
+    n.dispose(this.#handle);
+    this.#handle = null;
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /**
+   * The data in row-major order, in the typed array of this dtype (see TypedArrayOf: float16 and
+   * bfloat16 come as raw 16-bit patterns). By default a copy; with `{ copy: false }` a zero-copy
+   * view of MLX's memory where the data is contiguous, which must be treated as read-only.
+   */
+  toTypedArray(options: { copy?: boolean } = {}): AnyTypedArray {
+    const buffer = n.toBytes(this.handle, options.copy ?? true) as ArrayBuffer;
+    const Typed = TYPED_ARRAY[this.dtype];
+    return new Typed(buffer, 0, buffer.byteLength / Typed.BYTES_PER_ELEMENT);
+  }
+
+  /** The value of a one-element array. */
+  item(): Scalar {
+    if (this.size !== 1) {
+      throw new Error(`item() needs an array with one element; this one has shape [${this.shape}]`);
+    }
+    return readScalars(this)[0] as Scalar;
+  }
+
+  /** The data as nested JavaScript arrays (a scalar for a 0-d array). */
+  tolist(): NestedList {
+    const flat = readScalars(this);
+    const shape = this.shape;
+    if (shape.length === 0) return flat[0] as Scalar;
+    let offset = 0;
+    const build = (dim: number): NestedList[] => {
+      const out: NestedList[] = [];
+      const length = shape[dim] as number;
+      for (let i = 0; i < length; i++) {
+        out.push(dim === shape.length - 1 ? (flat[offset++] as Scalar) : build(dim + 1));
+      }
+      return out;
+    };
+    return build(0);
+  }
+
+  /** MLX's own printout, e.g. `array([1, 2], dtype=int32)`. */
+  toString(): string {
+    return n.toString(this.handle) as string;
+  }
+
+  [inspect.custom](): string {
+    return this.#handle === null ? "array(<disposed>)" : this.toString();
+  }
+}
+
+/** @internal Wraps a fresh native handle in an Array. */
+export function wrap(handle: Handle): MxArray {
+  return new MxArray(handle);
+}
+
+/** @internal Wraps a list of fresh native handles. */
+export function wrapAll(handles: Handle[]): MxArray[] {
+  return handles.map((h) => new MxArray(h));
+}
+
+// Reads every element as a JS scalar; float16/bfloat16 are widened exactly to float32 first.
+function readScalars(a: MxArray): Scalar[] {
+  const dtype = a.dtype;
+  if (dtype === "float16" || dtype === "bfloat16") {
+    const wide = new MxArray(n.astype(a.handle, dtypeCode("float32")) as Handle);
+    try {
+      return Array.from(wide.toTypedArray() as Float32Array);
+    } finally {
+      wide.dispose();
+    }
+  }
+  const data = a.toTypedArray();
+  if (dtype === "bool") return Array.from(data as Uint8Array, (v) => v !== 0);
+  if (dtype === "complex64") {
+    const pairs = data as Float32Array;
+    const out: Complex[] = [];
+    for (let i = 0; i < pairs.length; i += 2) out.push({ re: pairs[i] as number, im: pairs[i + 1] as number });
+    return out;
+  }
+  return Array.from(data as ArrayLike<number | bigint>);
+}

@@ -1,0 +1,9 @@
+// The mlux array API: camelCase counterparts of mlx.core. Import as `import { mx } from "mlux"`.
+export { type Complex, MxArray as Array, type NestedList, type Scalar } from "./array.ts";
+export * from "./creation.ts";
+export { type AnyTypedArray, DTYPES, type DType, type TypedArrayOf } from "./dtype.ts";
+export * from "./elementwise.ts";
+export type { Operand } from "./operand.ts";
+export { asyncEval, evaluate as eval, runtimeInfo } from "./runtime.ts";
+export { keep, tidy } from "./scope.ts";
+export * from "./shape.ts";

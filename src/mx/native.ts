@@ -1,0 +1,61 @@
+// Loads the compiled addon (build/Release/mlux.node) and says how to fix a failed load.
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** An opaque reference to one native MLX array. Only src/mx touches handles. */
+export type Handle = { readonly __mluxHandle: unique symbol };
+
+/** A value that can stand where an array operand is expected: an Array handle or a JS scalar. */
+export type NativeOperand = Handle | number | boolean;
+
+// biome-ignore lint/suspicious/noExplicitAny: each op module declares the typed slice it uses.
+export type NativeFunction = (...args: any[]) => any;
+
+const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+function loadAddon(): Record<string, NativeFunction> & {
+  mlxVersion: string;
+  mlxBuiltVersion: string;
+  gemmBackend: string;
+} {
+  const path = join(packageRoot, "build", "Release", "mlux.node");
+  if (!existsSync(path)) {
+    throw new Error(
+      `mlux: the native addon is not built (${path} is missing). Run \`npm install\` in ${packageRoot} ` +
+        "(it fetches MLX and builds the addon), or `node scripts/build-native.mjs` there.",
+    );
+  }
+  try {
+    return createRequire(import.meta.url)(path);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `mlux: could not load the native addon ${path}: ${reason}\n` +
+        "If libmlx moved or changed, rebuild with `node scripts/build-native.mjs` (set MLX_ROOT for a custom MLX).",
+    );
+  }
+}
+
+export const native = loadAddon();
+
+/**
+ * The named addon functions, checked at load: a missing one means the addon was built from other
+ * sources than this TypeScript, and the error says how to rebuild.
+ */
+export function nativeFunctions<const K extends string>(...names: K[]): Record<K, NativeFunction> {
+  const out = {} as Record<K, NativeFunction>;
+  for (const name of names) out[name] = nativeFunction(name);
+  return out;
+}
+
+export function nativeFunction(name: string): NativeFunction {
+  const fn = (native as Record<string, unknown>)[name];
+  if (typeof fn !== "function") {
+    throw new Error(
+      `mlux: the native addon has no function ${name}; rebuild it with \`node scripts/build-native.mjs\``,
+    );
+  }
+  return fn as NativeFunction;
+}

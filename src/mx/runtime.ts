@@ -1,0 +1,26 @@
+// Evaluation and information about the MLX runtime.
+import type { MxArray } from "./array.ts";
+import { native, nativeFunctions } from "./native.ts";
+import { handles } from "./operand.ts";
+
+const n = nativeFunctions("asyncEval", "eval");
+
+/** Computes the given arrays (and what they depend on) now, blocking until done. */
+export function evaluate(...arrays: (MxArray | MxArray[])[]): void {
+  n.eval(...handles(arrays.flat()));
+}
+
+/**
+ * Starts computing the given arrays and resolves when they are ready, without blocking the event
+ * loop: the graph is scheduled on this thread and waited for on a worker thread.
+ */
+export function asyncEval(...arrays: (MxArray | MxArray[])[]): Promise<void> {
+  return n.asyncEval(...handles(arrays.flat())) as Promise<void>;
+}
+
+/** The MLX release the addon runs on, and which BLAS serves fp32/fp64 matrix products. */
+export const runtimeInfo = {
+  mlxVersion: native.mlxVersion,
+  mlxBuiltVersion: native.mlxBuiltVersion,
+  gemmBackend: native.gemmBackend,
+} as const;
