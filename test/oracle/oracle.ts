@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { mx } from "mlux";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const python = process.env.MLUX_ORACLE_PYTHON ?? join(repoRoot, ".venv-oracle", "bin", "python");
+const python = join(process.env.MLUX_ORACLE_VENV ?? join(repoRoot, ".venv-oracle"), "bin", "python");
 
 interface Wire {
   dtype: string;
