@@ -4,6 +4,6 @@ export * from "./creation.ts";
 export { type AnyTypedArray, DTYPES, type DType, type TypedArrayOf } from "./dtype.ts";
 export * from "./elementwise.ts";
 export type { Operand } from "./operand.ts";
-export { asyncEval, evaluate as eval, runtimeInfo } from "./runtime.ts";
+export { asyncEval, evaluate as eval, liveArrays, runtimeInfo } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";
 export * from "./shape.ts";
