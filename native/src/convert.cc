@@ -30,10 +30,10 @@ mx::array ScalarArray(double v) {
 
 // A JS number combined with an array of dtype `d`: keep `d` where the value fits its kind.
 mx::array WeakScalar(double v, mx::Dtype d) {
-  auto kind = mx::kindof(d);
-  if (kind == mx::Dtype::Kind::f || kind == mx::Dtype::Kind::c) return mx::astype(mx::array(v), d);
+  // bfloat16 is not Kind::f in MLX, so ask for the category instead.
+  if (mx::issubdtype(d, mx::inexact)) return mx::astype(mx::array(v), d);
   if (IsIntegerValued(v)) {
-    if (kind == mx::Dtype::Kind::b) return mx::array(static_cast<int32_t>(v));
+    if (d == mx::bool_) return mx::array(static_cast<int32_t>(v));
     return mx::astype(mx::array(static_cast<int64_t>(v)), d);
   }
   return mx::array(static_cast<float>(v));
