@@ -230,6 +230,14 @@ mx::Shape SliceSizes(const Plan& p) {
   return sizes;
 }
 
+// The updates layout scatter takes: broadcast dims, then the region with advanced axes of size 1.
+mx::Shape ScatterShape(const Plan& p) {
+  mx::Shape shape = p.broadcast;
+  auto sizes = SliceSizes(p);
+  shape.insert(shape.end(), sizes.begin(), sizes.end());
+  return shape;
+}
+
 // The value of an update laid out as the source region: cast to the source dtype, leading size-1
 // dims dropped (as MLX does), broadcast to the shape of a[index], then rearranged.
 mx::array UpdateForRegion(const mx::array& a, const Plan& p, mx::array value) {
@@ -239,19 +247,16 @@ mx::array UpdateForRegion(const mx::array& a, const Plan& p, mx::array value) {
   if (lead > 0) value = mx::reshape(value, mx::Shape(value.shape().begin() + lead, value.shape().end()));
   value = mx::broadcast_to(value, ResultShape(p));
   if (!p.advanced) return mx::reshape(value, p.region);
-  value = mx::reshape(value, GatheredShape(p));
-  if (!p.gather_first) {
-    auto perm = PlaceAdvancedDims(p, int(value.ndim()));
-    if (!IsIdentity(perm)) {
-      std::vector<int> inverse(perm.size());
-      for (int d = 0; d < int(perm.size()); ++d) inverse[perm[d]] = d;
-      value = mx::transpose(value, inverse);
-    }
-  }
-  mx::Shape scatter_shape = p.broadcast;
-  auto sizes = SliceSizes(p);
-  scatter_shape.insert(scatter_shape.end(), sizes.begin(), sizes.end());
-  return mx::reshape(value, scatter_shape);
+  // Undo getItem's steps: drop the new axes, then move the broadcast dims back to the front.
+  mx::Shape gathered = GatheredShape(p);
+  auto perm = p.gather_first ? std::vector<int>{} : PlaceAdvancedDims(p, int(gathered.size()));
+  if (perm.empty() || IsIdentity(perm)) return mx::reshape(value, ScatterShape(p));
+  mx::Shape placed;
+  for (int d : perm) placed.push_back(gathered[d]);
+  std::vector<int> inverse(perm.size());
+  for (int d = 0; d < int(perm.size()); ++d) inverse[perm[d]] = d;
+  value = mx::transpose(mx::reshape(value, placed), inverse);
+  return mx::reshape(value, ScatterShape(p));
 }
 
 }  // namespace
@@ -283,6 +288,8 @@ MLUX_FN("updateItem", UpdateItem) {
   mx::array value = ArrayArg(info, 2, &a);
   std::string op = StringArg(info, 3, "op");
   mx::array update = UpdateForRegion(a, p, value);
+  // Nothing selected: nothing to write (MLX's scatter divides by zero on an empty region).
+  if (update.size() == 0) return Wrap(info.Env(), a);
   // As MLX does: subtracting adds the negation, dividing multiplies by the reciprocal.
   if (op == "subtract") {
     update = mx::negative(update);

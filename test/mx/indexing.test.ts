@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { mx } from "mlux";
-import { closeOracle, expectSameAsPython, randomArray, randomInts } from "../oracle/oracle.ts";
+import { closeOracle, expectSameAsPython, randomArray, randomInts, rng } from "../oracle/oracle.ts";
 
 after(closeOracle);
 
@@ -136,11 +136,12 @@ const WRITE_CASES: [string, mx.Index[], number[]][] = [
   ["None, 1:3", [null, "1:3"], [1, 2, 5, 6]],
   ["..., None, 2", ["...", null, 2], [4, 5, 1]],
   ["...", ["..."], [6]],
-  ["i0", [i0], [4, 1, 6]],
+  ["i0", [i0], [4, 5, 6]],
   ["i0, 2", [i0, 2], [4, 6]],
-  [":, i0", [":", i0], [4, 1, 6]],
+  [":, i0", [":", i0], [4, 4, 6]],
+  ["1:3, i0, ::-2", ["1:3", i0, "::-2"], [2, 4, 3]],
   ["i0, :, 2", [i0, ":", 2], [4, 5]],
-  ["1:, i1, None, ::-1", ["1:", i1, null, "::-1"], [3, 1, 1, 1, 6]],
+  ["1:, i1, None, ::-1", ["1:", i1, null, "::-1"], [3, 3, 1, 1, 6]],
   ["i1, i0", [i1, i0], [3, 4, 6]],
   ["i0, None, i0", [i0, null, i0], [4, 1, 6]],
   ["2:0:-1, i2, ::-2", ["2:0:-1", i2, "::-2"], [2, 2, 3]],
@@ -399,4 +400,83 @@ describe("indexing errors", () => {
   test("the process goes on after errors", () => {
     assert.equal(mx.index(mx.arange(5), -1).item(), 4);
   });
+});
+
+// ---- random index combinations ------------------------------------------------------------------
+
+interface RandomCase {
+  code: string;
+  indices: mx.Index[];
+  arrays: Record<string, mx.Array>;
+}
+
+// A random index for `shape`: integers, slices (any bounds, steps of either sign), index arrays
+// that broadcast together, new axes and an ellipsis, in random order and number.
+function randomIndex(shape: number[], next: () => number): RandomCase {
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;
+  const int = (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1));
+  const ndim = shape.length;
+  const consumed = int(0, ndim);
+  const ellipsisAt = next() < 0.35 ? int(0, consumed) : -1;
+  const common = pick([[], [2], [3], [2, 3], [3, 1]]);
+  const arrays: Record<string, mx.Array> = {};
+  const entries: { code: string; index: mx.Index }[] = [];
+  for (let k = 0; k < consumed; k++) {
+    const axis = ellipsisAt >= 0 && k >= ellipsisAt ? ndim - consumed + k : k;
+    const size = shape[axis] as number;
+    const kind = size === 0 ? "slice" : pick(["int", "slice", "slice", "array"] as const);
+    if (kind === "int") {
+      const i = int(-size, size - 1);
+      entries.push({ code: String(i), index: i });
+    } else if (kind === "slice") {
+      const bound = () => (next() < 0.4 ? null : int(-size - 2, size + 2));
+      const start = bound();
+      const stop = bound();
+      const step = next() < 0.3 ? null : pick([1, 2, 3, -1, -2, -3]);
+      const text = `${start ?? ""}:${stop ?? ""}${step === null ? "" : `:${step}`}`;
+      entries.push({ code: text, index: next() < 0.5 ? text : { start, stop, step } });
+    } else {
+      // A suffix of the common shape with some dims set to 1, so all arrays broadcast together.
+      const dims = common.slice(int(0, common.length)).map((d) => (next() < 0.3 ? 1 : d));
+      const count = dims.reduce((x, y) => x * y, 1);
+      const values = Array.from({ length: count }, () => int(-size, size - 1));
+      const name = `x${Object.keys(arrays).length}`;
+      arrays[name] = mx.reshape(mx.array(values, "int32"), dims);
+      entries.push({ code: name, index: arrays[name] as mx.Array });
+    }
+  }
+  if (ellipsisAt >= 0) entries.splice(ellipsisAt, 0, { code: "...", index: "..." });
+  for (let k = int(0, 2); k > 0; k--) entries.splice(int(0, entries.length), 0, { code: "None", index: null });
+  const code = entries.length === 0 ? "()" : entries.map((e) => e.code).join(", ");
+  return { code, indices: entries.map((e) => e.index), arrays };
+}
+
+describe("random index combinations: reads match Python MLX, updates match NumPy", () => {
+  const next = rng(2026);
+  const shapes = [[4, 5, 6], [3, 4], [7], [2, 3, 4, 5], [3, 0, 2]];
+  for (let c = 0; c < 200; c++) {
+    const shape = shapes[c % shapes.length] as number[];
+    const { code, indices, arrays } = randomIndex(shape, next);
+    test(`[${shape}] a[${code}]`, async () => {
+      const f = randomArray(shape, 100 + c);
+      const n = randomInts(shape, 200 + c, -50, 50);
+      const read = mx.index(f, ...indices);
+      const v = randomInts(read.shape, 300 + c, -9, 10);
+      const added = mx.at(n, ...indices).add(v);
+      const set = mx.at(f, ...indices).set(7.5);
+      // Reads are compared with Python MLX. Updates are compared with NumPy (np.add.at, and
+      // assignment into a copy): Python MLX 0.32.4 cannot lay out some updates that NumPy's rules
+      // define (e.g. x[i, ..., 2:-6:-1] = v, or new axes after index arrays) and raises instead.
+      const toNumpy = Object.keys(arrays)
+        .map((name) => `${name} = np.array(${name})\n`)
+        .join("");
+      await expectSameAsPython(
+        [read, added, set],
+        `r = f[${code}]\n${toNumpy}idx = np.s_[${code}]\n` +
+          "npn = np.array(n)\nnp.add.at(npn, idx, np.array(v))\nnpf = np.array(f)\nnpf[idx] = 7.5\n" +
+          "result = [r, mx.array(npn), mx.array(npf)]",
+        { f, n, v, ...arrays },
+      );
+    });
+  }
 });
