@@ -118,7 +118,8 @@ function indexArray(value: MxArray | IndexList, what: string, made: MxArray[]): 
   if (value instanceof MxArray) {
     positions = value;
   } else {
-    positions = arrayFrom(value as number[]);
+    // An empty list holds no numbers to infer a dtype from; as in NumPy it is an integer index.
+    positions = value.length === 0 ? arrayFrom([], "int32") : arrayFrom(value as number[]);
     made.push(positions);
   }
   checkIndexDtype(positions, what);

@@ -77,6 +77,7 @@ const READ_CASES: [string, mx.Index[]][] = [
     ],
   ],
   ["()", []],
+  ["mx.array([], dtype=mx.int32), 1", [[], 1]],
 ];
 
 const inputs = { a, i0, i1, i2, i3, si: scalarIndex, ei: emptyIndex };
@@ -199,11 +200,18 @@ describe("mx.at(...) add, subtract, multiply, divide, maximum, minimum match Pyt
       }
     });
   }
-  test("integer arrays with repeated positions accumulate", async () => {
+  test("integer arrays: repeated positions accumulate; divide multiplies by the (integer) reciprocal, as MLX does", async () => {
     const n = randomInts([5], 13, 0, 10);
     await expectSameAsPython(
-      [mx.at(n, [0, 0, 2]).add(1.7), mx.at(n, [4, 4]).multiply(3), mx.at(n, "::2").subtract(2)],
-      "[n.at[mx.array([0, 0, 2])].add(1.7), n.at[mx.array([4, 4])].multiply(3), n.at[::2].subtract(2)]",
+      [
+        mx.at(n, [0, 0, 2]).add(1.7),
+        mx.at(n, [4, 4]).multiply(3),
+        mx.at(n, "::2").subtract(2),
+        mx.at(n, 0).divide(2),
+        mx.at(n, [1, 1]).maximum(4),
+      ],
+      "[n.at[mx.array([0, 0, 2])].add(1.7), n.at[mx.array([4, 4])].multiply(3), n.at[::2].subtract(2), " +
+        "n.at[0].divide(2), n.at[mx.array([1, 1])].maximum(4)]",
       { n },
     );
   });
