@@ -63,9 +63,13 @@ mx::array ArrayArg(const Napi::CallbackInfo& info, size_t i, const mx::array* li
   if (i >= info.Length()) Fail(info, "missing array argument " + std::to_string(i));
   Napi::Value v = info[i];
   if (IsHandle(v)) return Unwrap(v);
-  if (v.IsNumber()) {
-    double d = v.As<Napi::Number>().DoubleValue();
-    return like ? WeakScalar(d, like->dtype()) : ScalarArray(d);
+  // A JS number operand travels boxed as [value] (src/mx/operand.ts), since bare numbers are handles.
+  if (v.IsArray() && v.As<Napi::Array>().Length() == 1) {
+    Napi::Value boxed = v.As<Napi::Array>().Get(0u);
+    if (boxed.IsNumber()) {
+      double d = boxed.As<Napi::Number>().DoubleValue();
+      return like ? WeakScalar(d, like->dtype()) : ScalarArray(d);
+    }
   }
   if (v.IsBoolean()) return mx::array(v.As<Napi::Boolean>().Value());
   Fail(info, "argument " + std::to_string(i) + " must be an Array, a number or a boolean");

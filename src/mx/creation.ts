@@ -2,7 +2,7 @@
 import { MxArray, type NestedList, wrap } from "./array.ts";
 import { type AnyTypedArray, type DType, dtypeCode, ITEM_SIZE, isFloating } from "./dtype.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
-import { describe } from "./operand.ts";
+import { describe, operand } from "./operand.ts";
 
 const n = nativeFunctions(
   "arange",
@@ -159,8 +159,7 @@ export function ones(shape: readonly number[], dtype: DType = "float32"): MxArra
 
 /** An array of `shape` filled with `value` (a scalar, or an Array broadcast to the shape). */
 export function full(shape: readonly number[], value: number | boolean | MxArray, dtype?: DType): MxArray {
-  const v = value instanceof MxArray ? value.handle : value;
-  return wrap(n.full(shape, v, dtype === undefined ? undefined : dtypeCode(dtype)));
+  return wrap(n.full(shape, operand(value), dtype === undefined ? undefined : dtypeCode(dtype)));
 }
 
 export function zerosLike(a: MxArray): MxArray {

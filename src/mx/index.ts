@@ -6,6 +6,6 @@ export * from "./elementwise.ts";
 export * from "./indexing.ts";
 export type { Operand } from "./operand.ts";
 export * from "./reduce.ts";
-export { asyncEval, evaluate as eval, runtimeInfo } from "./runtime.ts";
+export { asyncEval, evaluate as eval, liveArrays, runtimeInfo } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";
 export * from "./shape.ts";
