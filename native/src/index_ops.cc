@@ -2,8 +2,8 @@
 // axis, static and dynamic slices.
 //
 // An index list arrives from src/mx/indexing.ts with the ellipsis already expanded. Each entry is
-// an integer, null (a new axis of size 1), a [start, stop, step] triple (a slice; start and stop
-// may be null), or an Array of integer positions. TypeScript checks array positions against the
+// an integer boxed as [i] (a bare number is an Array handle), null (a new axis of size 1), a
+// [start, stop, step] triple (a slice; any part may be null), or an Array of integer positions. TypeScript checks array positions against the
 // axis size (that needs their values); here every other entry is checked again, since MLX reads
 // out of bounds (or divides by a zero step) on bad indices instead of throwing.
 #include <cmath>
@@ -81,8 +81,10 @@ std::vector<Entry> ReadEntries(const Napi::CallbackInfo& info, size_t i, const m
     }
     e.axis = axis++;
     int size = a.shape(e.axis);
-    if (v.IsNumber()) {
-      double d = v.As<Napi::Number>().DoubleValue();
+    bool boxed_int = v.IsArray() && v.As<Napi::Array>().Length() == 1;
+    if (boxed_int) {
+      Napi::Value boxed = v.As<Napi::Array>().Get(0u);
+      double d = boxed.IsNumber() ? boxed.As<Napi::Number>().DoubleValue() : NAN;
       if (!(std::trunc(d) == d) || d < -size || d >= size) {
         throw std::out_of_range("index " + std::to_string(d) + " is out of range for " + AxisText(e.axis, size));
       }
@@ -108,7 +110,7 @@ std::vector<Entry> ReadEntries(const Napi::CallbackInfo& info, size_t i, const m
       ResolveSlice(e, OptionalSliceBound(triple.Get(0u), "start"), OptionalSliceBound(triple.Get(1u), "stop"),
                    step.value_or(1), size);
     } else {
-      throw Napi::TypeError::New(info.Env(), "an index must be an integer, null, a slice triple or an Array");
+      throw Napi::TypeError::New(info.Env(), "an index must be [integer], null, a slice triple or an Array");
     }
     out.push_back(std::move(e));
   }
@@ -327,12 +329,17 @@ MLUX_FN("updateItem", UpdateItem) {
   return Wrap(info.Env(), mx::slice_update(a, region, p.start, p.stop, p.strides));
 }
 
-// take(a, indices, axis?): `indices` is an Array or an integer (checked against the size here).
+// take(a, indices, axis?): `indices` is an Array or an integer boxed as [i] (checked here).
 MLUX_FN("take", Take) {
   mx::array a = ArrayArg(info, 0);
   auto axis = OptionalIntArg(info, 2, "axis");
-  if (info[1].IsNumber()) {
-    int index = IntArg(info, 1, "index");
+  if (info[1].IsArray()) {
+    auto boxed = info[1].As<Napi::Array>();
+    double d = boxed.Length() == 1 && boxed.Get(0u).IsNumber() ? boxed.Get(0u).As<Napi::Number>().DoubleValue() : NAN;
+    if (!(std::trunc(d) == d) || std::abs(d) > 2147483647.0) {
+      throw Napi::TypeError::New(info.Env(), "[take] an integer index must be boxed as [i]");
+    }
+    int index = int(d);
     int size = int(a.size());
     if (axis) {
       int ax = *axis < 0 ? *axis + int(a.ndim()) : *axis;

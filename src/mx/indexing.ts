@@ -3,9 +3,9 @@
 import { MxArray, wrap } from "./array.ts";
 import { array as arrayFrom } from "./creation.ts";
 import { isInteger } from "./dtype.ts";
-import type { NativeOperand } from "./native.ts";
-import { nativeFunctions } from "./native.ts";
+import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, type Operand, operand } from "./operand.ts";
+import { evaluate } from "./runtime.ts";
 
 const n = nativeFunctions(
   "dynamicSlice",
@@ -55,7 +55,9 @@ export type Index = number | string | Slice | null | MxArray | IndexList;
 const ACCEPTED =
   'an integer, a slice string such as ":" or "1:-1:2", a {start, stop, step} object, null (new axis), "..." or an integer Array';
 
-type WireEntry = number | null | [number | null, number | null, number | null] | NativeOperand;
+// The addon's form of one index entry: an integer boxed as [i] (a bare number is an Array
+// handle), null, a [start, stop, step] slice, or an Array handle.
+type WireEntry = [number] | null | [number | null, number | null, number | null] | Handle;
 
 // A slice string: start:stop or start:stop:step, each part an optional integer.
 const SLICE_PATTERN = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$/;
@@ -91,6 +93,7 @@ function checkPositions(positions: MxArray, size: number, where: string): void {
   const lo = wrap(n.min(positions.handle, null, false));
   const hi = wrap(n.max(positions.handle, null, false));
   try {
+    evaluate(lo, hi);
     const min = Number(lo.item());
     const max = Number(hi.item());
     if (min < -size || max >= size) {
@@ -186,7 +189,7 @@ function resolve(a: MxArray, indices: readonly unknown[], made: MxArray[]): Wire
           `index ${p.value} is out of range for ${axisText(axis, size)} (valid: ${-size} to ${size - 1})`,
         );
       }
-      out.push(p.value);
+      out.push([p.value]);
     } else if (p.kind === "slice") {
       if (p.wire[2] === 0) throw new RangeError(`slice step cannot be zero (${axisText(axis, size)})`);
       out.push(p.wire);
@@ -328,7 +331,7 @@ export function take(a: MxArray, indices: number | MxArray | IndexList, axis: nu
     if (indices < -size || indices >= size) {
       throw new RangeError(`take: index ${indices} is out of range for ${where} (valid: ${-size} to ${size - 1})`);
     }
-    return wrap(n.take(source.handle, indices, axis));
+    return wrap(n.take(source.handle, [indices], axis));
   }
   const made: MxArray[] = [];
   try {
