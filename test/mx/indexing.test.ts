@@ -78,6 +78,9 @@ const READ_CASES: [string, mx.Index[]][] = [
   ],
   ["()", []],
   ["mx.array([], dtype=mx.int32), 1", [[], 1]],
+  // An ellipsis standing for no axes does not separate index arrays in MLX (NumPy says it does).
+  ["1, ..., i2, 3", [1, "...", i2, 3]],
+  ["1:3, 2, ..., i2", ["1:3", 2, "...", i2]],
 ];
 
 const inputs = { a, i0, i1, i2, i3, si: scalarIndex, ei: emptyIndex };
@@ -147,6 +150,7 @@ const WRITE_CASES: [string, mx.Index[], number[]][] = [
   ["i0, None, i0", [i0, null, i0], [4, 1, 6]],
   ["2:0:-1, i2, ::-2", ["2:0:-1", i2, "::-2"], [2, 2, 3]],
   ["si, ..., si", [scalarIndex, "...", scalarIndex], [5]],
+  ["1:3, 2, ..., i2", ["1:3", 2, "...", i2], [2, 2]],
 ];
 
 describe("mx.at(...).set matches Python a[...] = v", () => {
@@ -414,6 +418,7 @@ describe("indexing errors", () => {
 
 interface RandomCase {
   code: string;
+  numpyCode: string; // the same index for NumPy (see randomIndex)
   indices: mx.Index[];
   arrays: Record<string, mx.Array>;
 }
@@ -455,8 +460,11 @@ function randomIndex(shape: number[], next: () => number): RandomCase {
   }
   if (ellipsisAt >= 0) entries.splice(ellipsisAt, 0, { code: "...", index: "..." });
   for (let k = int(0, 2); k > 0; k--) entries.splice(int(0, entries.length), 0, { code: "None", index: null });
-  const code = entries.length === 0 ? "()" : entries.map((e) => e.code).join(", ");
-  return { code, indices: entries.map((e) => e.index), arrays };
+  const join = (list: typeof entries) => (list.length === 0 ? "()" : list.map((e) => e.code).join(", "));
+  // An ellipsis that stands for no axes does not separate index arrays in MLX (it is dropped),
+  // while NumPy counts it as a separator; NumPy gets the index without it.
+  const numpyEntries = consumed === ndim ? entries.filter((e) => e.code !== "...") : entries;
+  return { code: join(entries), numpyCode: join(numpyEntries), indices: entries.map((e) => e.index), arrays };
 }
 
 describe("random index combinations: reads match Python MLX, updates match NumPy", () => {
@@ -464,7 +472,7 @@ describe("random index combinations: reads match Python MLX, updates match NumPy
   const shapes = [[4, 5, 6], [3, 4], [7], [2, 3, 4, 5], [3, 0, 2]];
   for (let c = 0; c < 200; c++) {
     const shape = shapes[c % shapes.length] as number[];
-    const { code, indices, arrays } = randomIndex(shape, next);
+    const { code, numpyCode, indices, arrays } = randomIndex(shape, next);
     test(`[${shape}] a[${code}]`, async () => {
       const f = randomArray(shape, 100 + c);
       const n = randomInts(shape, 200 + c, -50, 50);
@@ -480,7 +488,7 @@ describe("random index combinations: reads match Python MLX, updates match NumPy
         .join("");
       await expectSameAsPython(
         [read, added, set],
-        `r = f[${code}]\n${toNumpy}idx = np.s_[${code}]\n` +
+        `r = f[${code}]\n${toNumpy}idx = np.s_[${numpyCode}]\n` +
           "npn = np.array(n)\nnp.add.at(npn, idx, np.array(v))\nnpf = np.array(f)\nnpf[idx] = 7.5\n" +
           "result = [r, mx.array(npn), mx.array(npf)]",
         { f, n, v, ...arrays },
