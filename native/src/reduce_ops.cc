@@ -34,6 +34,15 @@ MLUX_REDUCE("logsumexp", logsumexp)
 MLUX_REDUCE("median", median)
 MLUX_REDUCE("countNonzero", count_nonzero)
 
+// minmax(a, axes, keepdims): [min, max] in one call.
+MLUX_FN("minmax", Minmax) {
+  mx::array a = ArrayArg(info, 0);
+  auto axes = AxesArg(info, 1);
+  bool keepdims = BoolArg(info, 2, false);
+  auto [lo, hi] = axes ? mx::minmax(a, *axes, keepdims) : mx::minmax(a, keepdims);
+  return WrapAll(info.Env(), {lo, hi});
+}
+
 // var / std (a, axes, keepdims, ddof)
 MLUX_FN("var", Var) {
   mx::array a = ArrayArg(info, 0);
@@ -143,6 +152,12 @@ MLUX_FN("topk", Topk) {
   int k = IntArg(info, 1, "k");
   auto axis = OptionalIntArg(info, 2, "axis");
   return Wrap(info.Env(), axis ? mx::topk(a, k, *axis) : mx::topk(a, k));
+}
+
+// searchsorted(sortedSequence, values, side): insertion points ("left" or "right") into a 1-D
+// ascending array.
+MLUX_FN("searchsorted", Searchsorted) {
+  return Wrap(info.Env(), mx::searchsorted(ArrayArg(info, 0), ArrayArg(info, 1), StringArg(info, 2, "side")));
 }
 
 }  // namespace mlux

@@ -1,5 +1,5 @@
 // Reductions, softmax, cumulative scans, sorting and selection (mlx.core counterparts).
-import { type MxArray, wrap } from "./array.ts";
+import { type MxArray, wrap, wrapAll } from "./array.ts";
 import { type DType, dtypeCode } from "./dtype.ts";
 import { nativeFunction, nativeFunctions } from "./native.ts";
 import { describe, type Operand, operand } from "./operand.ts";
@@ -11,7 +11,9 @@ const n = nativeFunctions(
   "argsort",
   "cumprod",
   "cumsum",
+  "minmax",
   "partition",
+  "searchsorted",
   "softmax",
   "sort",
   "std",
@@ -127,6 +129,12 @@ export const median = reduction("median");
 /** The number of non-zero elements over the given axes (all by default). */
 export const countNonzero = reduction("countNonzero");
 
+/** [min, max] over the given axes (all by default), computed together. */
+export function minmax(a: Operand, options?: ReduceOptions | Axes): [MxArray, MxArray] {
+  const o = readOptions<ReduceOptions>("minmax", options, REDUCE_KEYS);
+  return wrapAll(n.minmax(operand(a), checkAxes("minmax", o.axis), o.keepdims ?? false)) as [MxArray, MxArray];
+}
+
 const VARIANCE_KEYS = ["axis", "keepdims", "ddof"] as const;
 
 /** Variance over the given axes (all by default), dividing by N - ddof (ddof 0 by default). */
@@ -229,4 +237,16 @@ export function argpartition(a: Operand, kth: number, axis: number | null = -1):
  */
 export function topk(a: Operand, k: number, axis: number | null = -1): MxArray {
   return wrap(n.topk(operand(a), checkInt("topk", "k", k), checkAxis("topk", axis)));
+}
+
+/**
+ * Where `values` would be inserted into the 1-D ascending `sortedSequence` to keep it sorted:
+ * side "left" (default) gives the count of elements below each value, "right" the count of
+ * elements at or below it; uint32, shaped like `values`.
+ */
+export function searchsorted(sortedSequence: Operand, values: Operand, side: "left" | "right" = "left"): MxArray {
+  if (side !== "left" && side !== "right") {
+    throw new TypeError(`searchsorted: side must be "left" or "right"; got ${describe(side)}`);
+  }
+  return wrap(n.searchsorted(operand(sortedSequence), operand(values), side));
 }

@@ -85,6 +85,21 @@ describe("reductions over axes match Python MLX", () => {
     );
   });
 
+  test("minmax", async () => {
+    for (const dtype of [...FLOAT_DTYPES, "int32"] as const) {
+      const x = dtype === "int32" ? randomInts([3, 4, 5], 19, -9, 9) : randomArray([3, 4, 5], 19, { dtype });
+      for (const [axis, pyAxis] of AXES) {
+        await expectSameAsPython(
+          mx.minmax(x, { axis, keepdims: true }),
+          `mx.minmax(x, axis=${pyAxis}, keepdims=True)`,
+          {
+            x,
+          },
+        );
+      }
+    }
+  });
+
   test("countNonzero", async () => {
     const i = randomInts([3, 4], 17, -1, 2);
     await expectSameAsPython(
@@ -269,6 +284,36 @@ describe("sorting and selection match Python MLX", () => {
       }
     });
   }
+});
+
+describe("searchsorted matches Python MLX", () => {
+  test("left and right, values of any shape, float and int", async () => {
+    const sorted = mx.sort(mx.concatenate([randomArray([12], 81, { lo: -2, hi: 2 }), mx.array([0.5, 0.5, 0.5])]));
+    const values = mx.concatenate([randomArray([9], 82, { lo: -3, hi: 3 }), mx.array([0.5, -2, 2])]);
+    const grid = mx.reshape(values, [3, 4]);
+    const ints = mx.array([1, 3, 3, 3, 8, 9]);
+    await expectSameAsPython(
+      [
+        mx.searchsorted(sorted, values),
+        mx.searchsorted(sorted, grid, "right"),
+        mx.searchsorted(
+          ints,
+          mx.array([
+            [3, 0],
+            [10, 8],
+          ]),
+        ),
+        mx.searchsorted(ints, 3, "right"),
+      ],
+      "[mx.searchsorted(s, v), mx.searchsorted(s, g, side='right'), " +
+        "mx.searchsorted(i, mx.array([[3, 0], [10, 8]])), mx.searchsorted(i, mx.array(3), side='right')]",
+      { s: sorted, v: values, g: grid, i: ints },
+    );
+  });
+  test("errors: a sequence that is not 1-D, a bad side", () => {
+    assert.throws(() => mx.searchsorted(mx.zeros([2, 3]), 1), /must be 1-D but has 2 dimensions/);
+    assert.throws(() => mx.searchsorted(mx.zeros([3]), 1, "middle" as never), { name: "TypeError", message: /side/ });
+  });
 });
 
 describe("reduction errors", () => {
