@@ -160,4 +160,15 @@ MLUX_FN("searchsorted", Searchsorted) {
   return Wrap(info.Env(), mx::searchsorted(ArrayArg(info, 0), ArrayArg(info, 1), StringArg(info, 2, "side")));
 }
 
+// unique(a, size, returnIndex, returnInverse, returnCounts, fillValue?): the sorted unique values
+// of the flattened array, padded or cut to `size`, then the requested extras in that order.
+MLUX_FN("unique", Unique) {
+  mx::array a = ArrayArg(info, 0);
+  int size = IntArg(info, 1, "size");
+  std::optional<mx::array> fill;
+  if (!IsMissing(info, 5)) fill = ArrayArg(info, 5, &a);
+  return WrapAll(info.Env(), mx::unique(a, size, BoolArg(info, 2, false), BoolArg(info, 3, false),
+                                        BoolArg(info, 4, false), fill));
+}
+
 }  // namespace mlux

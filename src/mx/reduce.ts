@@ -18,6 +18,7 @@ const n = nativeFunctions(
   "sort",
   "std",
   "topk",
+  "unique",
   "var",
 );
 
@@ -249,4 +250,48 @@ export function searchsorted(sortedSequence: Operand, values: Operand, side: "le
     throw new TypeError(`searchsorted: side must be "left" or "right"; got ${describe(side)}`);
   }
   return wrap(n.searchsorted(operand(sortedSequence), operand(values), side));
+}
+
+/** Options of unique: `fillValue` pads the output past the last unique value (default: the smallest value). */
+export interface UniqueOptions {
+  fillValue?: Operand;
+}
+
+/** The sorted unique values with, for each, its first index, the inverse map and its count. */
+export interface UniqueAll {
+  /** The sorted unique values, padded with fillValue (or cut) to the requested size. */
+  values: MxArray;
+  /** Index in the flattened input of each value's first occurrence (uint32). */
+  index: MxArray;
+  /** For each input element, the position of its value in `values` (uint32, the input's shape). */
+  inverse: MxArray;
+  /** How often each value occurs (0 for padding; int32). */
+  counts: MxArray;
+}
+
+function checkSize(fn: string, size: unknown): number {
+  if (!Number.isInteger(size) || (size as number) < 0) {
+    throw new TypeError(`${fn}: size must be a non-negative integer; got ${describe(size)}`);
+  }
+  return size as number;
+}
+
+/**
+ * The sorted unique values of the flattened array, as an array of exactly `size` elements (MLX
+ * does not infer sizes from values): padded with `fillValue`, or cut to the smallest `size`.
+ */
+export function unique(a: Operand, size: number, options: UniqueOptions = {}): MxArray {
+  const o = readOptions<UniqueOptions>("unique", options, ["fillValue"]);
+  const fill = o.fillValue === undefined ? undefined : operand(o.fillValue);
+  return wrapAll(n.unique(operand(a), checkSize("unique", size), false, false, false, fill))[0] as MxArray;
+}
+
+/** unique() with the first index, inverse map and count of each value (Python's return_* flags). */
+export function uniqueAll(a: Operand, size: number, options: UniqueOptions = {}): UniqueAll {
+  const o = readOptions<UniqueOptions>("uniqueAll", options, ["fillValue"]);
+  const fill = o.fillValue === undefined ? undefined : operand(o.fillValue);
+  const [values, index, inverse, counts] = wrapAll(
+    n.unique(operand(a), checkSize("uniqueAll", size), true, true, true, fill),
+  ) as [MxArray, MxArray, MxArray, MxArray];
+  return { values, index, inverse, counts };
 }

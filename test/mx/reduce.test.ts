@@ -316,6 +316,29 @@ describe("searchsorted matches Python MLX", () => {
   });
 });
 
+describe("unique matches Python MLX", () => {
+  test("values, padding, truncation, all extras; int, float, bfloat16", async () => {
+    const i = randomInts([3, 5], 91, -3, 4);
+    const f = mx.astype(randomInts([4, 4], 92, 0, 5), "float32");
+    const h = mx.astype(f, "bfloat16");
+    await expectSameAsPython(
+      [mx.unique(i, 7), mx.unique(i, 9, { fillValue: -100 }), mx.unique(i, 3), mx.unique(h, 6, { fillValue: 0.5 })],
+      "[mx.unique(i, 7), mx.unique(i, 9, fill_value=-100), mx.unique(i, 3), mx.unique(h, 6, fill_value=0.5)]",
+      { i, h },
+    );
+    const all = mx.uniqueAll(f, 6, { fillValue: -1 });
+    await expectSameAsPython(
+      [all.values, all.index, all.inverse, all.counts],
+      "mx.unique(f, 6, return_index=True, return_inverse=True, return_counts=True, fill_value=-1)",
+      { f },
+    );
+  });
+  test("errors: negative size, an empty input without a fill value", () => {
+    assert.throws(() => mx.unique(mx.array([1]), -1), { name: "TypeError", message: /non-negative integer/ });
+    assert.throws(() => mx.unique(mx.zeros([0]), 2), /A fill value is required/);
+  });
+});
+
 describe("reduction errors", () => {
   const a = randomArray([2, 3], 71);
   test("an axis out of range: MLX's message reaches JS", () => {
