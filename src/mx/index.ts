@@ -7,6 +7,6 @@ export * from "./fast.ts";
 export * from "./linalg.ts";
 export type { Operand } from "./operand.ts";
 export * from "./quantize.ts";
-export { asyncEval, evaluate as eval, runtimeInfo } from "./runtime.ts";
+export { asyncEval, evaluate as eval, liveArrays, runtimeInfo } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";
 export * from "./shape.ts";

@@ -19,7 +19,9 @@ the stand-in tokenizer's size rounded up to a multiple of 64.
 
 # Default random-init scales: matrices N(0, gain / sqrt(fan_in)), embeddings N(0, embed),
 # biases N(0, bias), norm weights 1 + N(0, norm) (gemma's 1 + w norms: w ~ N(0, norm)).
-INIT = {"gain": 1.0, "embed": 0.1, "bias": 0.05, "norm": 0.1}
+# gain 2 makes the layers outweigh the embedding in the residual stream, so greedy
+# generation does not just repeat the last token (it does with gain 1 and tied embeddings).
+INIT = {"gain": 2.0, "embed": 0.05, "bias": 0.05, "norm": 0.1}
 
 FAMILIES = [
     {
@@ -258,7 +260,7 @@ FAMILIES = [
         "like": "google/gemma-2-2b-it (query_pre_attn_scalar = hidden/heads as gemma-2-27b)",
         "tokenizer": "gemma3",
         "group_size": 32,
-        "init": {"gain": 1.5, "embed": 0.2},
+        "init": {"embed": 0.03},
         "switches": [
             "attn_logit_softcapping 5 and final_logit_softcapping 3 (scaled down so tanh bites)",
             "query_pre_attn_scalar 24 != head_dim 32",
@@ -298,7 +300,7 @@ FAMILIES = [
         "like": "google/gemma-3-1b-it (plus linear rope_scaling of gemma-3-4b on global layers)",
         "tokenizer": "gemma3",
         "group_size": 32,
-        "init": {"gain": 1.5, "embed": 0.2},
+        "init": {"embed": 0.03},
         "switches": [
             "sliding_window 8 with sliding_window_pattern 3 (layers 0,1,3 local, 2 global)",
             "local layers: rope_local_base_freq 10000, no scaling; global: rope_theta 1e6 "
