@@ -27,7 +27,8 @@ MLUX_FN("layerNorm", LayerNorm) {
                                                static_cast<float>(NumberArg(info, 3, "eps"))));
 }
 
-// rope(x, dims, traditional, base?, scale, offset (number or Array), freqs?)
+// rope(x, dims, traditional, base?, scale, offset?, offsetArray?, freqs?): the offset is a number
+// (offset) or an Array (offsetArray); a bare JS number would read as a handle.
 MLUX_FN("rope", Rope) {
   mx::array x = ArrayArg(info, 0);
   int dims = IntArg(info, 1, "dims");
@@ -35,12 +36,11 @@ MLUX_FN("rope", Rope) {
   auto base = OptionalNumberArg(info, 3, "base");
   std::optional<float> base_f = base ? std::optional<float>(static_cast<float>(*base)) : std::nullopt;
   float scale = static_cast<float>(NumberArg(info, 4, "scale"));
-  auto freqs = OptionalArrayArg(info, 6);
-  if (info[5].IsNumber()) {
-    return Wrap(info.Env(),
-                mx::fast::rope(x, dims, traditional, base_f, scale, IntArg(info, 5, "offset"), freqs));
+  auto freqs = OptionalArrayArg(info, 7);
+  if (!IsMissing(info, 6)) {
+    return Wrap(info.Env(), mx::fast::rope(x, dims, traditional, base_f, scale, ArrayArg(info, 6), freqs));
   }
-  return Wrap(info.Env(), mx::fast::rope(x, dims, traditional, base_f, scale, ArrayArg(info, 5), freqs));
+  return Wrap(info.Env(), mx::fast::rope(x, dims, traditional, base_f, scale, IntArg(info, 5, "offset"), freqs));
 }
 
 // scaledDotProductAttention(q, k, v, scale, maskMode ("" | "causal" | "array"), mask?, sinks?)

@@ -76,7 +76,9 @@ MLUX_FN("tensordot", Tensordot) {
   auto [a, b] = OperandPair(info, 0);
   if (info[2].IsNumber()) {
     int count = IntArg(info, 2, "axes");
-    if (count < 0) throw std::invalid_argument("[tensordot] axes must be a non-negative count, got " + std::to_string(count));
+    if (count < 0) {
+      throw std::invalid_argument("[tensordot] axes must be a non-negative count, got " + std::to_string(count));
+    }
     return Wrap(info.Env(), mx::tensordot(a, b, count));
   }
   if (!info[2].IsArray() || info[2].As<Napi::Array>().Length() != 2) {
@@ -177,7 +179,8 @@ MLUX_FN("blockMaskedMm", BlockMaskedMm) {
 // hadamardTransform(a, scale?)
 MLUX_FN("hadamardTransform", HadamardTransform) {
   auto scale = OptionalNumberArg(info, 1, "scale");
-  return Wrap(info.Env(), mx::hadamard_transform(ArrayArg(info, 0), scale ? std::optional<float>(*scale) : std::nullopt));
+  std::optional<float> scale_f = scale ? std::optional<float>(static_cast<float>(*scale)) : std::nullopt;
+  return Wrap(info.Env(), mx::hadamard_transform(ArrayArg(info, 0), scale_f));
 }
 
 // ---- linalg ----------------------------------------------------------------------------------------
@@ -253,7 +256,9 @@ MLUX_FN("linalgEigvalsh", LinalgEigvalsh) {
 }
 
 // linalgLu(a) -> [P (row permutation indices), L, U]
-MLUX_FN("linalgLu", LinalgLu) { return WrapAll(info.Env(), mx::linalg::lu(RequireNonEmptyMatrices(ArrayArg(info, 0), "lu"), kCpu)); }
+MLUX_FN("linalgLu", LinalgLu) {
+  return WrapAll(info.Env(), mx::linalg::lu(RequireNonEmptyMatrices(ArrayArg(info, 0), "lu"), kCpu));
+}
 
 // linalgLuFactor(a) -> [LU, pivots]
 MLUX_FN("linalgLuFactor", LinalgLuFactor) {
@@ -275,7 +280,8 @@ MLUX_FN("linalgSolve", LinalgSolve) {
 // linalgSolveTriangular(a, b, upper)
 MLUX_FN("linalgSolveTriangular", LinalgSolveTriangular) {
   auto [a, b] = OperandPair(info, 0);
-  return Wrap(info.Env(), mx::linalg::solve_triangular(RequireNonEmptyMatrices(a, "solve_triangular"), b, BoolArg(info, 2, false), kCpu));
+  bool upper = BoolArg(info, 2, false);
+  return Wrap(info.Env(), mx::linalg::solve_triangular(RequireNonEmptyMatrices(a, "solve_triangular"), b, upper, kCpu));
 }
 
 // linalgCross(a, b, axis)

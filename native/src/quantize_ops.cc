@@ -52,9 +52,9 @@ MLUX_FN("dequantize", Dequantize) {
   auto bits = OptionalIntArg(info, 4, "bits");
   CheckPositive(group_size, "group size", "dequantize");
   CheckPositive(bits, "bits", "dequantize");
-  return Wrap(info.Env(), mx::dequantize(ArrayArg(info, 0), ArrayArg(info, 1), OptionalArrayArg(info, 2), group_size, bits,
-                                         StringArg(info, 5, "mode"), OptionalArrayArg(info, 6),
-                                         OptionalDtypeArg(info, 7)));
+  return Wrap(info.Env(),
+              mx::dequantize(ArrayArg(info, 0), ArrayArg(info, 1), OptionalArrayArg(info, 2), group_size, bits,
+                             StringArg(info, 5, "mode"), OptionalArrayArg(info, 6), OptionalDtypeArg(info, 7)));
 }
 
 // quantizedMatmul(x, wq, scales, biases?, transpose, groupSize?, bits?, mode)

@@ -54,7 +54,8 @@ function rope(x: MxArray, dims: number, options: RopeOptions = {}): MxArray {
       options.traditional ?? false,
       base ?? undefined,
       options.scale ?? 1,
-      typeof offset === "number" ? offset : offset.handle,
+      typeof offset === "number" ? offset : undefined,
+      typeof offset === "number" ? undefined : offset.handle,
       freqs,
     ),
   );
