@@ -121,6 +121,16 @@ describe("rope matches Python MLX", () => {
       EXACT,
     );
   });
+  test("a transposed view, as attention layers pass [B, T, H, D] -> [B, H, T, D]", async () => {
+    const bthd = randomArray([2, 7, 3, 16], 14);
+    const view = mx.transpose(bthd, [0, 2, 1, 3]);
+    await expectSameAsPython(
+      mx.fast.rope(view, 16, { offset: 2 }),
+      "mx.fast.rope(x.transpose(0, 2, 1, 3), 16, traditional=False, base=10000.0, scale=1.0, offset=2)",
+      { x: bthd },
+      EXACT,
+    );
+  });
   for (const dtype of ["float16", "bfloat16"] as const) {
     test(`${dtype}, 3-D input`, async () => {
       const x = randomArray([2, 9, 32], 13, { dtype, lo: -4, hi: 4 });
@@ -193,6 +203,20 @@ describe("scaledDotProductAttention matches Python MLX and softmax(q k^T * scale
       });
     }
   }
+  test("transposed views of q, k and v", async () => {
+    const q = randomArray([1, 5, 4, D], 45);
+    const k = randomArray([1, 5, 2, D], 46);
+    const v = randomArray([1, 5, 2, D], 47);
+    const [qt, kt, vt] = [q, k, v].map((a) => mx.transpose(a, [0, 2, 1, 3])) as [mx.Array, mx.Array, mx.Array];
+    const ours = mx.fast.scaledDotProductAttention(qt, kt, vt, { scale: 0.25, mask: "causal" });
+    await expectSameAsPython(
+      ours,
+      'mx.fast.scaled_dot_product_attention(*[a.transpose(0, 2, 1, 3) for a in (q, k, v)], scale=0.25, mask="causal")',
+      { q, k, v },
+      ATTENTION_FP32,
+    );
+    assertClose(ours, manualAttention(qt, kt, vt, 0.25, { additiveMask: causalMask(5, 5) }), { atol: 1e-5 });
+  });
   test("the default scale is 1/sqrt(head dim)", () => {
     const q = randomArray([1, 2, 3, D], 23);
     const k = randomArray([1, 2, 4, D], 24);

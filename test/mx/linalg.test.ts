@@ -13,9 +13,10 @@ const BLAS = { rtol: 1e-5, atol: 1e-5 };
 // float16 / bfloat16 products use MLX's own kernels in both processes: the same code on the same
 // inputs gives the same bits.
 const EXACT = { rtol: 0, atol: 0 };
-// LAPACK routines are the same reference LAPACK in both processes, but the BLAS products MLX wraps
-// around some of them (and LAPACK's own blocked updates through cblas) differ in summation order.
-const LAPACK = { rtol: 1e-4, atol: 1e-5 };
+// Factorizations are the same reference LAPACK in both processes (the addon routes only libmlx's
+// cblas GEMMs to OpenBLAS, not LAPACK's internal BLAS), so they agree bit for bit. pinv, solve,
+// solveTriangular and choleskyInv are built by MLX from a factorization and a matmul: BLAS.
+const LAPACK = EXACT;
 
 const f32 = (shape: number[], seed: number) => randomArray(shape, seed);
 
@@ -240,12 +241,12 @@ describe("other products match Python MLX", () => {
   });
   test("hadamardTransform with the default and an explicit scale", async () => {
     const h = f32([3, 16], 38);
-    await expectSameAsPython(mx.hadamardTransform(h), "mx.hadamard_transform(h)", { h }, { atol: 1e-6 });
+    await expectSameAsPython(mx.hadamardTransform(h), "mx.hadamard_transform(h)", { h }, EXACT);
     await expectSameAsPython(
       mx.hadamardTransform(h, { scale: 0.5 }),
       "mx.hadamard_transform(h, scale=0.5)",
       { h },
-      { atol: 1e-6 },
+      EXACT,
     );
     const h12 = randomArray([2, 12], 39, { dtype: "float16" });
     await expectSameAsPython(mx.hadamardTransform(h12), "mx.hadamard_transform(h)", { h: h12 }, EXACT);
@@ -261,18 +262,15 @@ function pyOrd(ord: mx.NormOrder | undefined): string {
   return String(ord);
 }
 
+// Norms are MLX reductions, or singular values from LAPACK (orders 2, -2, "nuc"): the same code in
+// both processes, hence the same bits.
 describe("linalg.norm matches Python MLX", () => {
   const vec = f32([7], 40);
   const mat = f32([4, 5], 41);
   const batch = f32([2, 3, 4], 42);
   test("vector norms of every order", async () => {
     for (const ord of [undefined, 0, 1, -1, 2, 3, 0.5, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]) {
-      await expectSameAsPython(
-        mx.linalg.norm(vec, ord),
-        `mx.linalg.norm(vec, ord=${pyOrd(ord)})`,
-        { vec },
-        { rtol: 1e-6 },
-      );
+      await expectSameAsPython(mx.linalg.norm(vec, ord), `mx.linalg.norm(vec, ord=${pyOrd(ord)})`, { vec }, EXACT);
     }
   });
   test("matrix norms of every order", async () => {
@@ -281,7 +279,7 @@ describe("linalg.norm matches Python MLX", () => {
         mx.linalg.norm(mat, ord as mx.NormOrder | undefined),
         `mx.linalg.norm(mat, ord=${pyOrd(ord as mx.NormOrder | undefined)})`,
         { mat },
-        { rtol: 1e-5 },
+        EXACT,
       );
     }
   });
@@ -303,7 +301,7 @@ describe("linalg.norm matches Python MLX", () => {
         mx.linalg.norm(batch, ord, { axis, keepdims }),
         `mx.linalg.norm(b, ord=${pyOrd(ord)}, axis=${JSON.stringify(axis)}, keepdims=${keepdims ? "True" : "False"})`,
         { b: batch },
-        { rtol: 1e-5, atol: 1e-6 },
+        EXACT,
       );
     }
   });
@@ -312,7 +310,7 @@ describe("linalg.norm matches Python MLX", () => {
       mx.linalg.norm(batch, { axis: -1, keepdims: true }),
       "mx.linalg.norm(b, axis=-1, keepdims=True)",
       { b: batch },
-      { rtol: 1e-6 },
+      EXACT,
     );
     const half = mx.astype(mat, "float16");
     await expectSameAsPython(mx.linalg.norm(half), "mx.linalg.norm(h)", { h: half }, EXACT);
@@ -323,7 +321,7 @@ describe("linalg.norm matches Python MLX", () => {
       EXACT,
     );
     const ints = randomInts([3, 4], 43, -9, 9);
-    await expectSameAsPython(mx.linalg.norm(ints), "mx.linalg.norm(i)", { i: ints }, { rtol: 1e-6 });
+    await expectSameAsPython(mx.linalg.norm(ints), "mx.linalg.norm(i)", { i: ints }, EXACT);
   });
 });
 
@@ -345,7 +343,7 @@ describe("linalg factorizations and solvers match Python MLX", () => {
   test("inv and pinv", async () => {
     await expectSameAsPython(mx.linalg.inv(sq), "mx.linalg.inv(a)", { a: sq }, LAPACK);
     await expectSameAsPython(mx.linalg.inv(batchSq), "mx.linalg.inv(a)", { a: batchSq }, LAPACK);
-    await expectSameAsPython(mx.linalg.pinv(rect), "mx.linalg.pinv(a)", { a: rect }, LAPACK);
+    await expectSameAsPython(mx.linalg.pinv(rect), "mx.linalg.pinv(a)", { a: rect }, BLAS);
     const d = mx.astype(sq, "float64");
     await expectSameAsPython(
       mx.linalg.inv(d),
@@ -373,13 +371,13 @@ describe("linalg factorizations and solvers match Python MLX", () => {
       LAPACK,
     );
     const factor = mx.linalg.cholesky(pd);
-    await expectSameAsPython(mx.linalg.choleskyInv(factor), "mx.linalg.cholesky_inv(l)", { l: factor }, LAPACK);
+    await expectSameAsPython(mx.linalg.choleskyInv(factor), "mx.linalg.cholesky_inv(l)", { l: factor }, BLAS);
     const upperFactor = mx.linalg.cholesky(pd, { upper: true });
     await expectSameAsPython(
       mx.linalg.choleskyInv(upperFactor, { upper: true }),
       "mx.linalg.cholesky_inv(u, upper=True)",
       { u: upperFactor },
-      LAPACK,
+      BLAS,
     );
   });
   test("qr and svd", async () => {
@@ -423,19 +421,19 @@ describe("linalg factorizations and solvers match Python MLX", () => {
   test("solve and solveTriangular with vector and matrix right-hand sides", async () => {
     const b = f32([4], 56);
     const bm = f32([4, 3], 57);
-    await expectSameAsPython(mx.linalg.solve(sq, b), "mx.linalg.solve(a, b)", { a: sq, b }, LAPACK);
-    await expectSameAsPython(mx.linalg.solve(sq, bm), "mx.linalg.solve(a, b)", { a: sq, b: bm }, LAPACK);
+    await expectSameAsPython(mx.linalg.solve(sq, b), "mx.linalg.solve(a, b)", { a: sq, b }, BLAS);
+    await expectSameAsPython(mx.linalg.solve(sq, bm), "mx.linalg.solve(a, b)", { a: sq, b: bm }, BLAS);
     await expectSameAsPython(
       mx.linalg.solveTriangular(lower, bm),
       "mx.linalg.solve_triangular(a, b)",
       { a: lower, b: bm },
-      LAPACK,
+      BLAS,
     );
     await expectSameAsPython(
       mx.linalg.solveTriangular(upper, b, { upper: true }),
       "mx.linalg.solve_triangular(a, b, upper=True)",
       { a: upper, b },
-      LAPACK,
+      BLAS,
     );
     const x = mx.linalg.solve(sq, bm);
     assertClose(mx.matmul(sq, x), bm, { atol: 1e-5 });
@@ -443,17 +441,10 @@ describe("linalg factorizations and solvers match Python MLX", () => {
   test("cross along the last and an explicit axis", async () => {
     const p = f32([4, 3], 58);
     const q = f32([4, 3], 59);
-    await expectSameAsPython(mx.linalg.cross(p, q), "mx.linalg.cross(p, q)", { p, q }, { atol: 1e-7 });
+    await expectSameAsPython(mx.linalg.cross(p, q), "mx.linalg.cross(p, q)", { p, q }, EXACT);
     const pt = mx.transpose(p);
     const qt = mx.transpose(q);
-    await expectSameAsPython(
-      mx.linalg.cross(pt, qt, 0),
-      "mx.linalg.cross(p, q, axis=0)",
-      { p: pt, q: qt },
-      {
-        atol: 1e-7,
-      },
-    );
+    await expectSameAsPython(mx.linalg.cross(pt, qt, 0), "mx.linalg.cross(p, q, axis=0)", { p: pt, q: qt }, EXACT);
   });
 });
 

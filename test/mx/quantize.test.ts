@@ -175,6 +175,16 @@ describe("quantizedMatmul matches Python MLX and the dequantized product", () =>
       assertClose(ours, mx.matmul(x, mx.transpose(dense)), DEQUANTIZED);
     }
   });
+  test("a transposed (non-contiguous) input", async () => {
+    const { wq, scales, biases } = mx.quantize(weight);
+    const xt = randomArray([256, 3], 17);
+    await expectSameAsPython(
+      mx.quantizedMatmul(mx.transpose(xt), wq, scales, biases),
+      "mx.quantized_matmul(x.T, wq, s, b)",
+      { x: xt, wq, s: scales, b: biases as mx.Array },
+      EXACT,
+    );
+  });
   test("transpose: false multiplies by W itself", async () => {
     const w = randomArray([64, 128], 12);
     const { wq, scales, biases } = mx.quantize(w, { groupSize: 32 });
