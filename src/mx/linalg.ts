@@ -1,6 +1,6 @@
 // Linear algebra: matrix products and contractions (top level, as in mlx.core) and the
 // mx.linalg namespace (norms, inverses, solvers, factorizations).
-import { type MxArray, wrap, wrapAll } from "./array.ts";
+import { MxArray, wrap, wrapAll } from "./array.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, handles, type Operand, operand } from "./operand.ts";
 
@@ -87,6 +87,13 @@ export function einsumPath(subscripts: string, ...operands: MxArray[]): [path: n
   return n.einsumPath(checkSubscripts(subscripts), handles(operands)) as [number[][], string];
 }
 
+// An optional Array option: undefined/null for none, else it must be an Array.
+function optionalHandle(a: MxArray | null | undefined, what: string): Handle | undefined {
+  if (a === undefined || a === null) return undefined;
+  if (!(a instanceof MxArray)) throw new TypeError(`${what} must be an mx Array, got ${describe(a)}`);
+  return a.handle;
+}
+
 function checkSubscripts(subscripts: string): string {
   if (typeof subscripts !== "string") {
     throw new TypeError(`einsum subscripts must be a string like "ij,jk->ik", got ${describe(subscripts)}`);
@@ -113,14 +120,17 @@ export function gatherMm(
     n.gatherMm(
       operand(a),
       operand(b),
-      options.lhsIndices?.handle,
-      options.rhsIndices?.handle,
+      optionalHandle(options.lhsIndices, "lhsIndices"),
+      optionalHandle(options.rhsIndices, "rhsIndices"),
       options.sortedIndices ?? false,
     ),
   );
 }
 
-/** Products of matching segments of the inner axis: segments[..., i] = [start, end) of a's last axis. */
+/**
+ * Products over slices of the contracted axis: segments has shape [..., 2], each row a [start, end)
+ * range k, and the result holds a[:, k] @ b[k, :] for each, with shape [..., M, N].
+ */
 export function segmentedMm(a: MxArray, b: MxArray, segments: MxArray): MxArray {
   return wrap(n.segmentedMm(operand(a), operand(b), operand(segments)));
 }
@@ -140,9 +150,9 @@ export function blockMaskedMm(
       operand(a),
       operand(b),
       blockSize,
-      options.maskOut?.handle,
-      options.maskLhs?.handle,
-      options.maskRhs?.handle,
+      optionalHandle(options.maskOut, "maskOut"),
+      optionalHandle(options.maskLhs, "maskLhs"),
+      optionalHandle(options.maskRhs, "maskRhs"),
     ),
   );
 }

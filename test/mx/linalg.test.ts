@@ -531,5 +531,13 @@ describe("linalg errors are clear and leave the process running", () => {
     assert.throws(() => mx.matmul(gone, mx.ones([2, 2])), /disposed/);
     assert.throws(() => mx.linalg.inv(gone), /disposed/);
     assert.throws(() => mx.addmm(mx.ones([2]), mx.ones([2, 2]), mx.ones([2, 2]), { alpha: "x" as never }), /alpha/);
+    assert.throws(
+      () => mx.gatherMm(mx.ones([2, 3]), mx.ones([4, 3, 5]), { rhsIndices: [0, 1] as never }),
+      /rhsIndices must be an mx Array, got a JS array/,
+    );
+    assert.throws(
+      () => mx.gatherMm(mx.ones([2, 3]), mx.ones([4, 3, 5]), { rhsIndices: mx.array([0.5]) }),
+      /Indices must be integral/,
+    );
   });
 });

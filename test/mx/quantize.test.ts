@@ -122,6 +122,17 @@ describe("dequantize matches Python MLX", () => {
       );
     });
   }
+  test("nvfp4 with a global scale", async () => {
+    const w = randomArray([8, 64], 7, { lo: -40, hi: 40 });
+    const globalScale = mx.array(0.125);
+    const { wq, scales } = mx.quantize(w, { mode: "nvfp4", globalScale });
+    await expectSameAsPython(
+      mx.dequantize(wq, scales, null, { mode: "nvfp4", globalScale }),
+      'mx.dequantize(wq, s, mode="nvfp4", global_scale=g)',
+      { wq, s: scales, g: globalScale },
+      EXACT,
+    );
+  });
   test("round trip error is within one quantization step", () => {
     const { wq, scales, biases } = mx.quantize(weight, { groupSize: 32, bits: 8 });
     const back = mx.dequantize(wq, scales, biases, { groupSize: 32, bits: 8 });
