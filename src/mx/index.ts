@@ -3,8 +3,11 @@ export { type Complex, MxArray as Array, type NestedList, type Scalar } from "./
 export * from "./creation.ts";
 export { type AnyTypedArray, DTYPES, type DType, type TypedArrayOf } from "./dtype.ts";
 export * from "./elementwise.ts";
+export * from "./fast.ts";
 export * from "./indexing.ts";
+export * from "./linalg.ts";
 export type { Operand } from "./operand.ts";
+export * from "./quantize.ts";
 export * from "./reduce.ts";
 export { asyncEval, evaluate as eval, liveArrays, runtimeInfo } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";
