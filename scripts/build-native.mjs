@@ -36,4 +36,8 @@ const nodedir = existsSync(join(nodePrefix, "include/node/node_api.h")) ? [`--no
 const require = createRequire(import.meta.url);
 const gyp = require.resolve("node-gyp/bin/node-gyp.js");
 const jobs = process.env.JOBS ?? "max";
-execFileSync(process.execPath, [gyp, "rebuild", `--jobs=${jobs}`, ...nodedir], { cwd: repoRoot, stdio: "inherit" });
+// configure + build rather than rebuild: configure picks up new source files, and make then
+// recompiles only what changed.
+for (const step of [["configure", ...nodedir], ["build", `--jobs=${jobs}`]]) {
+  execFileSync(process.execPath, [gyp, ...step], { cwd: repoRoot, stdio: "inherit" });
+}
