@@ -634,6 +634,9 @@ FAMILIES = [
         "like": "ibm-granite/granite-3.1-2b-instruct",
         "tokenizer": "gpt2",
         "group_size": 64,
+        # logits_scaling divides the logits by 8 and residual_multiplier shrinks every
+        # branch: larger weights keep logits and greedy generation from going flat.
+        "init": {"gain": 6.0, "embed": 0.4},
         "switches": [
             "embedding_multiplier 12, residual_multiplier 0.22, logits_scaling 8 (divides)",
             "attention_multiplier 1/16 = 1/head_dim as the attention scale",
