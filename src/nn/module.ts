@@ -13,6 +13,20 @@ import { nearestNames } from "./nearest.ts";
  * (buffers such as RoPE frequencies live there).
  */
 export abstract class Module {
+  /** The computation of this module; parents run children through call(), not forward(). */
+  // biome-ignore lint/suspicious/noExplicitAny: each module narrows its own signature.
+  forward(..._args: any[]): unknown {
+    throw new Error(`${this.constructor.name} has no forward computation`);
+  }
+
+  /**
+   * Runs the module. Every module-to-module call goes through here, which is where hooks will
+   * see and change what flows (the same path-addressed points as mlx-lm's module tree).
+   */
+  call<M extends Module>(this: M, ...args: Parameters<M["forward"]>): ReturnType<M["forward"]> {
+    return this.forward(...args) as ReturnType<M["forward"]>;
+  }
+
   /** Own children in declaration order: [name, child]. */
   children(): [string, Module][] {
     const out: [string, Module][] = [];

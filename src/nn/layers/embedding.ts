@@ -1,0 +1,59 @@
+// Token embeddings, plain and quantized; asLinear() is the tied unembedding.
+import type { MxArray } from "../../mx/array.ts";
+import * as mx from "../../mx/index.ts";
+import { Module } from "../module.ts";
+import { packedWidth, type QuantizationSpec } from "./linear.ts";
+
+/** A lookup table [numEmbeddings, dims] (mlx.nn.Embedding). */
+export class Embedding extends Module {
+  weight: MxArray;
+
+  constructor(numEmbeddings: number, dims: number) {
+    super();
+    this.weight = mx.zeros([numEmbeddings, dims]);
+  }
+
+  /** The rows for integer token ids `x` (any shape): x.shape + [dims]. */
+  override forward(x: MxArray): MxArray {
+    return mx.take(this.weight, x, 0);
+  }
+
+  /** x Wᵀ: the table used as an output projection (tied embeddings). */
+  asLinear(x: MxArray): MxArray {
+    return mx.tidy(() => mx.matmul(x, mx.transpose(this.weight)));
+  }
+
+  toQuantized(spec: QuantizationSpec): QuantizedEmbedding {
+    const [numEmbeddings, dims] = this.weight.shape as [number, number];
+    return new QuantizedEmbedding(numEmbeddings, dims, spec);
+  }
+}
+
+/** An Embedding whose table is quantized (mlx.nn.QuantizedEmbedding). */
+export class QuantizedEmbedding extends Module {
+  weight: MxArray;
+  scales: MxArray;
+  biases?: MxArray;
+  readonly _spec: QuantizationSpec;
+
+  constructor(numEmbeddings: number, dims: number, spec: QuantizationSpec) {
+    super();
+    this._spec = { ...spec };
+    this.weight = mx.zeros([numEmbeddings, packedWidth(dims, spec.bits)], "uint32");
+    const groups = dims / spec.groupSize;
+    const affine = spec.mode === "affine";
+    this.scales = mx.zeros([numEmbeddings, groups], affine ? "float32" : "uint8");
+    if (affine) this.biases = mx.zeros([numEmbeddings, groups]);
+  }
+
+  override forward(x: MxArray): MxArray {
+    return mx.tidy(() => {
+      const rows = (a: MxArray) => mx.take(a, x, 0);
+      return mx.dequantize(rows(this.weight), rows(this.scales), this.biases ? rows(this.biases) : null, this._spec);
+    });
+  }
+
+  asLinear(x: MxArray): MxArray {
+    return mx.quantizedMatmul(x, this.weight, this.scales, this.biases ?? null, { transpose: true, ...this._spec });
+  }
+}

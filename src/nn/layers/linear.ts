@@ -1,0 +1,75 @@
+// Linear layers: plain and quantized, with mlx.nn's parameter names and math.
+import type { MxArray } from "../../mx/array.ts";
+import * as mx from "../../mx/index.ts";
+import { Module } from "../module.ts";
+
+/** y = x Wᵀ + b, with weight [outputDims, inputDims] as in mlx.nn.Linear. */
+export class Linear extends Module {
+  weight: MxArray;
+  bias?: MxArray;
+
+  constructor(inputDims: number, outputDims: number, options: { bias?: boolean } = {}) {
+    super();
+    this.weight = mx.zeros([outputDims, inputDims]);
+    if (options.bias ?? true) this.bias = mx.zeros([outputDims]);
+  }
+
+  override forward(x: MxArray): MxArray {
+    return mx.tidy(() => {
+      const wt = mx.transpose(this.weight);
+      return this.bias ? mx.addmm(this.bias, x, wt) : mx.matmul(x, wt);
+    });
+  }
+
+  toQuantized(spec: QuantizationSpec): QuantizedLinear {
+    const [outputDims, inputDims] = this.weight.shape as [number, number];
+    return new QuantizedLinear(inputDims, outputDims, { ...spec, bias: this.bias !== undefined });
+  }
+}
+
+export type QuantizationMode = "affine" | "mxfp4" | "nvfp4" | "mxfp8";
+
+/** How a layer's weight is packed: as mlx-lm writes it in config.json "quantization". */
+export interface QuantizationSpec {
+  groupSize: number;
+  bits: number;
+  mode: QuantizationMode;
+}
+
+/** Packed size of one row of `dims` values at `bits` bits, in uint32 words. */
+export function packedWidth(dims: number, bits: number): number {
+  return (dims * bits) / 32;
+}
+
+/**
+ * A Linear whose weight is quantized (mlx.nn.QuantizedLinear): weight is packed uint32, with
+ * per-group scales (and biases in affine mode).
+ */
+export class QuantizedLinear extends Module {
+  weight: MxArray;
+  scales: MxArray;
+  biases?: MxArray;
+  bias?: MxArray;
+  readonly _spec: QuantizationSpec;
+
+  constructor(inputDims: number, outputDims: number, options: QuantizationSpec & { bias?: boolean }) {
+    super();
+    this._spec = { groupSize: options.groupSize, bits: options.bits, mode: options.mode };
+    this.weight = mx.zeros([outputDims, packedWidth(inputDims, options.bits)], "uint32");
+    const groups = inputDims / options.groupSize;
+    const affine = options.mode === "affine";
+    this.scales = mx.zeros([outputDims, groups], affine ? "float32" : "uint8");
+    if (affine) this.biases = mx.zeros([outputDims, groups]);
+    if (options.bias) this.bias = mx.zeros([outputDims]);
+  }
+
+  override forward(x: MxArray): MxArray {
+    return mx.tidy(() => {
+      const y = mx.quantizedMatmul(x, this.weight, this.scales, this.biases ?? null, {
+        transpose: true,
+        ...this._spec,
+      });
+      return this.bias ? mx.add(y, this.bias) : y;
+    });
+  }
+}
