@@ -168,7 +168,7 @@ describe("rotary embeddings match mlx-lm's initialize_rope", () => {
         beta_fast: 32,
         beta_slow: 1,
         mscale: 1,
-        mscale_all_dim: 0.707,
+        mscale_all_dim: 0.5,
       },
       10000,
     ],
