@@ -57,3 +57,6 @@ export class QuantizedEmbedding extends Module {
     return mx.quantizedMatmul(x, this.weight, this.scales, this.biases ?? null, { transpose: true, ...this._spec });
   }
 }
+
+/** An embedding table as a model holds it: plain, or quantized once the checkpoint says so. */
+export type EmbeddingLike = Embedding | QuantizedEmbedding;

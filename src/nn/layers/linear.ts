@@ -73,3 +73,6 @@ export class QuantizedLinear extends Module {
     });
   }
 }
+
+/** A linear layer as a model holds it: plain, or quantized once the checkpoint says so. */
+export type LinearLike = Linear | QuantizedLinear;

@@ -1,0 +1,68 @@
+// The key/value cache of one attention layer, grown in steps of 256 positions as mlx-lm's KVCache.
+import type { MxArray } from "../mx/array.ts";
+import * as mx from "../mx/index.ts";
+import { createCausalMask } from "../models/masks.ts";
+
+const STEP = 256;
+
+export class KVCache {
+  #keys: MxArray | undefined;
+  #values: MxArray | undefined;
+  /** Positions stored so far. */
+  offset = 0;
+
+  /** Appends keys and values [B, heads, L, D] and returns all stored so far. */
+  updateAndFetch(keys: MxArray, values: MxArray): [MxArray, MxArray] {
+    const previous = this.offset;
+    const length = keys.shape[2] as number;
+    if (!this.#keys || !this.#values || previous + length > (this.#keys.shape[2] as number)) this.#grow(keys, values);
+    this.offset += length;
+    const span = `${previous}:${this.offset}`;
+    this.#keys = this.#replace(this.#keys, mx.at(this.#keys as MxArray, "...", span, ":").set(keys));
+    this.#values = this.#replace(this.#values, mx.at(this.#values as MxArray, "...", span, ":").set(values));
+    return this.keysAndValues();
+  }
+
+  keysAndValues(): [MxArray, MxArray] {
+    const keys = this.#keys as MxArray;
+    const values = this.#values as MxArray;
+    if (this.offset === keys.shape[2]) return [keys, values];
+    const upTo = `:${this.offset}`;
+    return [mx.index(keys, "...", upTo, ":"), mx.index(values, "...", upTo, ":")];
+  }
+
+  /** The mask for `n` new queries: "causal", none for a single query, or an explicit array. */
+  makeMask(n: number, windowSize?: number): MxArray | "causal" | null {
+    if (windowSize !== undefined) return createCausalMask(n, this.offset, windowSize);
+    return n === 1 ? null : "causal";
+  }
+
+  dispose(): void {
+    this.#keys?.dispose();
+    this.#values?.dispose();
+    this.#keys = this.#values = undefined;
+    this.offset = 0;
+  }
+
+  #grow(keys: MxArray, values: MxArray): void {
+    const [batch, heads, length, keyDim] = keys.shape as [number, number, number, number];
+    const capacity = Math.ceil(length / STEP) * STEP;
+    const freshKeys = mx.zeros([batch, heads, capacity, keyDim], keys.dtype);
+    const freshValues = mx.zeros([batch, heads, capacity, values.shape[3] as number], values.dtype);
+    if (!this.#keys || !this.#values) {
+      this.#keys = mx.keep(freshKeys);
+      this.#values = mx.keep(freshValues);
+      return;
+    }
+    const used = `:${this.offset}`;
+    this.#keys = this.#replace(this.#keys, mx.concatenate([mx.index(this.#keys, "...", used, ":"), freshKeys], 2));
+    this.#values = this.#replace(this.#values, mx.concatenate([mx.index(this.#values, "...", used, ":"), freshValues], 2));
+  }
+
+  // Swaps in a new stored array: it outlives any tidy scope, and the old one is released.
+  #replace(old: MxArray | undefined, next: MxArray): MxArray {
+    mx.keep(next);
+    old?.dispose();
+    return next;
+  }
+}

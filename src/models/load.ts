@@ -1,0 +1,66 @@
+// Loading a checkpoint as mlx-lm's load_model does: config, weights, sanitize, quantize, strict load.
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { type ModelConfig, readModelConfig } from "../load/config.ts";
+import { type ResolveOptions, resolveModelPath } from "../load/resolve.ts";
+import type { MxArray } from "../mx/array.ts";
+import * as mx from "../mx/index.ts";
+import { quantizeModel } from "../nn/quantize.ts";
+import { buildModel } from "./registry.ts";
+import type { DecoderLM } from "./shared/decoder.ts";
+
+export interface LoadedModel {
+  model: DecoderLM;
+  config: ModelConfig;
+  /** The folder the checkpoint was read from. */
+  path: string;
+}
+
+function readWeights(dir: string): Map<string, MxArray> {
+  const files = readdirSync(dir).filter((f) => /^model.*\.safetensors$/.test(f)).sort();
+  if (files.length === 0) throw new Error(`no model*.safetensors files in ${dir}`);
+  const weights = new Map<string, MxArray>();
+  for (const file of files) {
+    for (const [name, array] of Object.entries(mx.loadSafetensors(join(dir, file)).arrays)) weights.set(name, array);
+  }
+  return weights;
+}
+
+function checkSupported(config: ModelConfig, dir: string): void {
+  if (config.model_file !== undefined) {
+    throw new Error(`${dir} asks to run custom model code (${String(config.model_file)}); mlux runs only its own architectures`);
+  }
+  if (config.quantization === undefined && config.quantization_config !== undefined) {
+    throw new Error(
+      `${dir}: config.json has a "quantization_config" (${JSON.stringify(config.quantization_config)}) but no MLX "quantization" entry; ` +
+        "convert the checkpoint with mlx_lm.convert",
+    );
+  }
+}
+
+/**
+ * Loads a model from a folder or a Hub id (see resolveModelPath), with its weights evaluated.
+ * Missing, unexpected or misshapen weights fail with the names of all of them.
+ */
+export async function loadModel(pathOrRepoId: string, options: ResolveOptions = {}): Promise<LoadedModel> {
+  const path = await resolveModelPath(pathOrRepoId, options);
+  const config = readModelConfig(path);
+  checkSupported(config, path);
+  const model = buildModel(config);
+  const weights = model.sanitize(readWeights(path));
+  const quantization = config.quantization;
+  if (quantization !== undefined) {
+    if (typeof quantization !== "object" || quantization === null) {
+      throw new Error(`${path}: config.json "quantization" must be an object with group_size and bits`);
+    }
+    quantizeModel(model, quantization as Record<string, unknown>, weights);
+  }
+  try {
+    model.loadWeights(weights);
+  } catch (error) {
+    for (const w of weights.values()) w.dispose();
+    throw new Error(`${path}: ${(error as Error).message}`);
+  }
+  mx.eval([...model.parameters().values()]);
+  return { model, config, path };
+}

@@ -1,0 +1,20 @@
+// model_type -> architecture. Unknown types fail with the list of supported ones.
+import type { ModelConfig } from "../load/config.ts";
+import { buildLlamaLike, LLAMA_LIKE_TYPES } from "./llama-like.ts";
+import type { DecoderLM } from "./shared/decoder.ts";
+
+const BUILDERS: Record<string, (config: ModelConfig) => DecoderLM> = Object.fromEntries(
+  LLAMA_LIKE_TYPES.map((type) => [type, buildLlamaLike]),
+);
+
+export const SUPPORTED_MODEL_TYPES: readonly string[] = Object.keys(BUILDERS).sort();
+
+export function buildModel(config: ModelConfig): DecoderLM {
+  const build = BUILDERS[config.model_type];
+  if (!build) {
+    throw new Error(
+      `model_type "${config.model_type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(", ")}`,
+    );
+  }
+  return build(config);
+}
