@@ -3,6 +3,7 @@ export { type Complex, MxArray as Array, type NestedList, type Scalar } from "./
 export * from "./creation.ts";
 export { type AnyTypedArray, DTYPES, type DType, type TypedArrayOf } from "./dtype.ts";
 export * from "./elementwise.ts";
+export { loadSafetensors, type Safetensors, saveSafetensors } from "./io.ts";
 export type { Operand } from "./operand.ts";
 export { asyncEval, evaluate as eval, runtimeInfo } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";
