@@ -5,6 +5,7 @@ export { type AnyTypedArray, DTYPES, type DType, type TypedArrayOf } from "./dty
 export * from "./elementwise.ts";
 export { loadSafetensors, type Safetensors, saveSafetensors } from "./io.ts";
 export type { Operand } from "./operand.ts";
+export { type Key as RandomKey, random } from "./random.ts";
 export { asyncEval, evaluate as eval, runtimeInfo } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";
 export * from "./shape.ts";
