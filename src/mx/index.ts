@@ -4,6 +4,7 @@ export * from "./creation.ts";
 export { type Device, defaultDevice, isAvailable, setDefaultDevice, synchronize } from "./device.ts";
 export { type AnyTypedArray, DTYPES, type DType, type TypedArrayOf } from "./dtype.ts";
 export * from "./elementwise.ts";
+export { type ArrayTree, grad, jvp, valueAndGrad, vjp } from "./grad.ts";
 export { loadSafetensors, type Safetensors, saveSafetensors } from "./io.ts";
 export { memory } from "./memory.ts";
 export type { Operand } from "./operand.ts";
