@@ -70,14 +70,15 @@ MLUX_FN("valueAndGrad", ValueAndGrad) {
   auto fn = CallingBack(info.Env(), FunctionArg(info, 0));
   auto inputs = ArrayListArg(info, 1);
   auto argnums = IntListArg(info, 2, "argnums");
+  // MLX would report this as a cotangent shape mismatch ("[vjp] Output shape (3) does not match
+  // cotangent shape ()"); say what is wrong in the caller's terms instead.
   ArraysFn checked = [&fn](const std::vector<mx::array>& args) {
     auto outputs = fn(args);
-    if (outputs[0].size() != 1) {
+    if (outputs[0].ndim() != 0) {
       std::ostringstream shape;
       shape << outputs[0].shape();
-      throw std::invalid_argument(
-          "[value_and_grad] the function's (first) output must be a scalar to take its gradient; it has shape " +
-          shape.str());
+      throw std::invalid_argument("[grad] the function must return a scalar (a 0-d array) to take its gradient; its " +
+                                  std::string("(first) output has shape ") + shape.str());
     }
     return outputs;
   };

@@ -273,12 +273,18 @@ describe("errors inside and around the traced function", () => {
       () => mx.grad((x: mx.Array) => mx.grad(fails)(x))(mx.array(1)),
       (e) => e === thrown,
     );
-    assert.deepEqual(
-      mx
-        .grad(square)(mx.array([1, 2], "float32"))
-        .tolist(),
-      [2, 4],
-    );
+    // Thrown values that are not Errors pass through unchanged too.
+    for (const value of ["a string", 42, undefined, null, { code: 7 }]) {
+      const throwing = (_x: mx.Array): mx.Array => {
+        throw value;
+      };
+      assert.throws(
+        () => mx.grad(throwing)(x34),
+        (error) => error === value,
+      );
+    }
+    const afterwards = mx.grad(square)(mx.array([1, 2], "float32"));
+    assert.deepEqual(afterwards.tolist(), [2, 4]);
   });
 
   test("a function that returns something other than Arrays is a TypeError", () => {
@@ -307,8 +313,13 @@ describe("errors inside and around the traced function", () => {
     await assert.rejects(pending as Promise<void>, /\[async_eval\] Not allowed inside a graph transformation/);
   });
 
-  test("the gradient of a non-scalar output is MLX's error", () => {
-    assert.throws(() => mx.grad((x: mx.Array) => mx.multiply(x, x))(x34), /must be a scalar.*shape \(3,4\)/);
+  test("the gradient of a non-scalar output is a clear error, also for a one-element non-scalar", () => {
+    const message = /\[grad\] the function must return a scalar \(a 0-d array\).*output has shape \(3,4\)/;
+    assert.throws(() => mx.grad((x: mx.Array) => mx.multiply(x, x))(x34), message);
+    assert.throws(
+      () => mx.valueAndGrad((x: mx.Array) => mx.reshape(sumAll(x), [1, 1]))(x34),
+      /must return a scalar \(a 0-d array\).*output has shape \(1,1\)/,
+    );
   });
 
   test("bad argnums", () => {
