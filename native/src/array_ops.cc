@@ -8,9 +8,13 @@ namespace mlux {
 
 namespace {
 
-// Evaluates `a` (if needed) and returns a row-contiguous array holding the same values.
-mx::array Materialized(const mx::array& a) {
-  mx::array out = a.flags().row_contiguous ? a : mx::contiguous(a);
+// Evaluates `a` and returns a row-contiguous array holding the same values. Flags are only known
+// after evaluation, and a broadcast array can be "contiguous" with fewer stored elements than its
+// size, so both are checked.
+mx::array Materialized(mx::array a) {
+  mx::eval(a);
+  if (a.flags().row_contiguous && a.data_size() == a.size()) return a;
+  mx::array out = mx::contiguous(a);
   mx::eval(out);
   return out;
 }

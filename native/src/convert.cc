@@ -30,10 +30,10 @@ mx::array ScalarArray(double v) {
 
 // A JS number combined with an array of dtype `d`: keep `d` where the value fits its kind.
 mx::array WeakScalar(double v, mx::Dtype d) {
-  auto kind = mx::kindof(d);
-  if (kind == mx::Dtype::Kind::f || kind == mx::Dtype::Kind::c) return mx::astype(mx::array(v), d);
+  // bfloat16 is not Kind::f in MLX, so ask for the category instead.
+  if (mx::issubdtype(d, mx::inexact)) return mx::astype(mx::array(v), d);
   if (IsIntegerValued(v)) {
-    if (kind == mx::Dtype::Kind::b) return mx::array(static_cast<int32_t>(v));
+    if (d == mx::bool_) return mx::array(static_cast<int32_t>(v));
     return mx::astype(mx::array(static_cast<int64_t>(v)), d);
   }
   return mx::array(static_cast<float>(v));
@@ -63,9 +63,13 @@ mx::array ArrayArg(const Napi::CallbackInfo& info, size_t i, const mx::array* li
   if (i >= info.Length()) Fail(info, "missing array argument " + std::to_string(i));
   Napi::Value v = info[i];
   if (IsHandle(v)) return Unwrap(v);
-  if (v.IsNumber()) {
-    double d = v.As<Napi::Number>().DoubleValue();
-    return like ? WeakScalar(d, like->dtype()) : ScalarArray(d);
+  // A JS number operand travels boxed as [value] (src/mx/operand.ts), since bare numbers are handles.
+  if (v.IsArray() && v.As<Napi::Array>().Length() == 1) {
+    Napi::Value boxed = v.As<Napi::Array>().Get(0u);
+    if (boxed.IsNumber()) {
+      double d = boxed.As<Napi::Number>().DoubleValue();
+      return like ? WeakScalar(d, like->dtype()) : ScalarArray(d);
+    }
   }
   if (v.IsBoolean()) return mx::array(v.As<Napi::Boolean>().Value());
   Fail(info, "argument " + std::to_string(i) + " must be an Array, a number or a boolean");

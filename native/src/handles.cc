@@ -1,39 +1,82 @@
+// Handles: how MLX arrays cross into JavaScript.
+//
+// A handle is a plain JS number, `generation * 2^32 + slot`, naming one slot of a table of arrays.
+// Numbers cost far less to pass and return than wrapped objects, which matters for small ops. The
+// generation changes whenever a slot is freed, so a stale handle (a disposed array, or one freed
+// by the garbage-collection backstop in src/mx/array.ts) is recognized and refused, never
+// mistaken for the array that reuses its slot.
+#include <deque>
+
 #include "mlux.h"
 
 namespace mlux {
 
 namespace {
 
-struct Box {
+constexpr double kSlotRange = 4294967296.0;  // 2^32
+constexpr uint32_t kGenerationLimit = 1u << 20;  // keeps handles below 2^53, exact as doubles
+
+struct Slot {
   std::optional<mx::array> array;
   int64_t bytes = 0;
+  uint32_t generation = 0;
 };
 
-void Release(napi_env env, Box* box) {
-  if (!box->array) return;
-  int64_t ignored;
-  napi_adjust_external_memory(env, -box->bytes, &ignored);
-  box->array.reset();
+// A deque, so references to slots stay valid while new slots are added (a JS callback run from
+// inside an MLX transform can create arrays while C++ frames up the stack hold references).
+std::deque<Slot>& Table() {
+  static std::deque<Slot> table;
+  return table;
 }
 
-Box* BoxOf(const Napi::Value& v) {
-  if (!v.IsExternal()) {
-    throw Napi::TypeError::New(v.Env(), "expected an mlux Array");
-  }
-  return v.As<Napi::External<Box>>().Data();
+std::vector<uint32_t>& FreeSlots() {
+  static std::vector<uint32_t> free_slots;
+  return free_slots;
+}
+
+// The slot index a handle names, or -1 if the handle is malformed or stale.
+int64_t Lookup(const Napi::Value& v) {
+  if (!v.IsNumber()) return -1;
+  double h = v.As<Napi::Number>().DoubleValue();
+  if (!(h >= 0) || h >= kSlotRange * kGenerationLimit) return -1;
+  auto generation = static_cast<uint32_t>(h / kSlotRange);
+  auto index = static_cast<uint64_t>(h - generation * kSlotRange);
+  auto& table = Table();
+  if (index >= table.size()) return -1;
+  const Slot& slot = table[index];
+  if (slot.generation != generation || !slot.array) return -1;
+  return static_cast<int64_t>(index);
+}
+
+void Release(napi_env env, uint32_t index) {
+  Slot& slot = Table()[index];
+  int64_t ignored;
+  napi_adjust_external_memory(env, -slot.bytes, &ignored);
+  slot.array.reset();
+  slot.bytes = 0;
+  slot.generation = (slot.generation + 1) % kGenerationLimit;
+  FreeSlots().push_back(index);
 }
 
 }  // namespace
 
 Napi::Value Wrap(Napi::Env env, mx::array a) {
-  auto* box = new Box{std::move(a), 0};
-  box->bytes = static_cast<int64_t>(box->array->nbytes());
+  auto& table = Table();
+  auto& free_slots = FreeSlots();
+  uint32_t index;
+  if (free_slots.empty()) {
+    index = static_cast<uint32_t>(table.size());
+    table.emplace_back();
+  } else {
+    index = free_slots.back();
+    free_slots.pop_back();
+  }
+  Slot& slot = table[index];
+  slot.bytes = static_cast<int64_t>(a.nbytes());
+  slot.array.emplace(std::move(a));
   int64_t ignored;
-  napi_adjust_external_memory(env, box->bytes, &ignored);
-  return Napi::External<Box>::New(env, box, [](Napi::Env env, Box* b) {
-    Release(env, b);
-    delete b;
-  });
+  napi_adjust_external_memory(env, slot.bytes, &ignored);
+  return Napi::Number::New(env, slot.generation * kSlotRange + index);
 }
 
 Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays) {
@@ -42,23 +85,27 @@ Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays) {
   return out;
 }
 
-bool IsHandle(const Napi::Value& v) { return v.IsExternal(); }
+bool IsHandle(const Napi::Value& v) { return v.IsNumber(); }
 
 mx::array& Unwrap(const Napi::Value& v) {
-  Box* box = BoxOf(v);
-  if (!box->array) {
-    throw Napi::Error::New(v.Env(), "this Array was disposed; it can no longer be read or used");
+  int64_t index = Lookup(v);
+  if (index < 0) {
+    throw Napi::Error::New(v.Env(), v.IsNumber() ? "this Array was disposed; it can no longer be read or used"
+                                                 : "expected an mlux Array");
   }
-  return *box->array;
+  return *Table()[index].array;
 }
 
+// dispose(handle): frees the array now. A stale handle is ignored, so explicit disposal and the
+// garbage-collection backstop may both run.
 MLUX_FN("dispose", Dispose) {
-  Release(info.Env(), BoxOf(info[0]));
+  int64_t index = Lookup(info[0]);
+  if (index >= 0) Release(info.Env(), static_cast<uint32_t>(index));
   return info.Env().Undefined();
 }
 
-MLUX_FN("isDisposed", IsDisposed) {
-  return Napi::Boolean::New(info.Env(), !BoxOf(info[0])->array.has_value());
+MLUX_FN("liveHandles", LiveHandles) {
+  return Napi::Number::New(info.Env(), static_cast<double>(Table().size() - FreeSlots().size()));
 }
 
 }  // namespace mlux

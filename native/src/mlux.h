@@ -49,9 +49,9 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
   static Napi::Value fn(const Napi::CallbackInfo& info)
 
 // ---- handles --------------------------------------------------------------------------------
-// A handle is a JavaScript External owning one mx::array. dispose() releases the array at once;
-// the External's finalizer releases it if JavaScript drops the handle first. The array's byte
-// size is reported to V8 as external memory while the handle holds it.
+// A handle is a JS number naming one mx::array in the addon's table (handles.cc). dispose()
+// releases the array at once; src/mx/array.ts also frees arrays that JavaScript drops. The
+// array's byte size is reported to V8 as external memory while the handle holds it.
 
 Napi::Value Wrap(Napi::Env env, mx::array a);
 Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays);
@@ -63,7 +63,8 @@ bool IsHandle(const Napi::Value& v);
 mx::Dtype DtypeFromCode(int code);
 int DtypeCode(mx::Dtype dtype);
 
-// An array argument: a handle, or a JS number/boolean made into a scalar array. A number scalar
+// An array argument: a handle, or a scalar made into an array (a boolean, or a number boxed as
+// [value] by src/mx/operand.ts). A number scalar
 // takes the dtype of `like` when that keeps its meaning (MLX's "weak" Python scalars).
 mx::array ArrayArg(const Napi::CallbackInfo& info, size_t i, const mx::array* like = nullptr);
 // A pair of operands where either may be a scalar that adopts the other's dtype.

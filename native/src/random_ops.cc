@@ -34,10 +34,18 @@ uint64_t SeedArg(const Napi::CallbackInfo& info, size_t i) {
   throw Napi::RangeError::New(info.Env(), "seed must be a non-negative integer (a number up to 2^53, or a bigint)");
 }
 
+// A JS number boxed as [value] (src/mx/operand.ts boxes numbers, since bare numbers are handles).
+std::optional<double> BoxedNumber(const Napi::CallbackInfo& info, size_t i) {
+  if (i >= info.Length() || !info[i].IsArray()) return std::nullopt;
+  auto box = info[i].As<Napi::Array>();
+  if (box.Length() != 1 || !box.Get(0u).IsNumber()) return std::nullopt;
+  return box.Get(0u).As<Napi::Number>().DoubleValue();
+}
+
 // A floating parameter (loc, scale, p, bounds): a JS number becomes a scalar of `dtype`, an Array
 // is used as it is.
 mx::array FloatParam(const Napi::CallbackInfo& info, size_t i, mx::Dtype dtype, const char* what) {
-  if (i < info.Length() && info[i].IsNumber()) return mx::array(info[i].As<Napi::Number>().DoubleValue(), dtype);
+  if (auto value = BoxedNumber(info, i)) return mx::array(*value, dtype);
   if (i < info.Length() && IsHandle(info[i])) return Unwrap(info[i]);
   throw Napi::TypeError::New(info.Env(), std::string(what) + " must be a number or an Array");
 }
@@ -161,12 +169,16 @@ MLUX_FN("randomMultivariateNormal", RandomMultivariateNormal) {
                                                                 KeyArg(info, 4)));
 }
 
-// randomPermutation(x, axis, key?): x an integer n (a permutation of arange(n)) or an Array whose
-// entries along `axis` are shuffled.
+// randomPermutation(x, axis, key?): x a boxed integer [n] (a permutation of arange(n)) or an Array
+// whose entries along `axis` are shuffled.
 MLUX_FN("randomPermutation", RandomPermutation) {
   auto key = KeyArg(info, 2);
-  if (info[0].IsNumber()) {
-    int count = IntArg(info, 0, "x");
+  if (auto boxed = BoxedNumber(info, 0)) {
+    double n = *boxed;
+    if (std::trunc(n) != n || n < -2147483648.0 || n > 2147483647.0) {
+      throw Napi::TypeError::New(info.Env(), "[permutation] the length must be a 32-bit integer");
+    }
+    int count = static_cast<int>(n);
     if (count < 0) {
       throw std::invalid_argument("[permutation] the length must be non-negative, got " + std::to_string(count));
     }

@@ -35,6 +35,7 @@ export class MxArray {
   constructor(handle: Handle) {
     this.#handle = handle;
     track(this);
+    watchForCollection(this);
   }
 
   /** @internal The native handle; throws if this array was disposed. */
@@ -131,6 +132,32 @@ export class MxArray {
 
   [inspect.custom](): string {
     return this.#handle === null ? "array(<disposed>)" : this.toString();
+  }
+}
+
+// The garbage-collection backstop: an Array that JavaScript drops without dispose() is freed when
+// it is collected. Registering with a FinalizationRegistry costs more than a small op itself, so
+// new Arrays wait in a list and only those still alive a moment later (at the next turn of the
+// event loop, or after 1024 more Arrays) are registered. Most intermediates are disposed before
+// then (by tidy or dispose) and never pay for it. Disposal needs no unregistering: freeing a
+// handle twice is a no-op in the addon.
+const collector = new FinalizationRegistry<Handle>((handle) => n.dispose(handle));
+let young: MxArray[] = [];
+let sweepScheduled = false;
+
+function registerSurvivors(): void {
+  sweepScheduled = false;
+  const batch = young;
+  young = [];
+  for (const a of batch) if (!a.disposed) collector.register(a, a.handle);
+}
+
+function watchForCollection(a: MxArray): void {
+  young.push(a);
+  if (young.length >= 1024) registerSurvivors();
+  else if (!sweepScheduled) {
+    sweepScheduled = true;
+    setImmediate(registerSurvivors).unref();
   }
 }
 

@@ -2,7 +2,7 @@
 import { MxArray, type NestedList, wrap } from "./array.ts";
 import { type AnyTypedArray, type DType, dtypeCode, ITEM_SIZE, isFloating } from "./dtype.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
-import { describe } from "./operand.ts";
+import { describe, operand } from "./operand.ts";
 
 const n = nativeFunctions(
   "arange",
@@ -85,7 +85,7 @@ function flatten(data: NestedList): { flat: unknown[]; shape: number[]; kind: "b
 
 /**
  * An array from JS data: a number or boolean, nested lists of them (rectangular), a typed array
- * (1-D, its own dtype), or another Array (copied by reference). With `dtype`, values are converted
+ * (1-D, its own dtype; Float64Array becomes float32 as in Python MLX), or another Array (copied by reference). With `dtype`, values are converted
  * to it (rounding as MLX's astype does). To reinterpret raw bits (e.g. bfloat16 patterns in a
  * Uint16Array), use mx.fromRaw.
  */
@@ -96,13 +96,13 @@ export function array(data: ArrayData, dtype?: DType): MxArray {
     return wrap(handle);
   }
   if (ArrayBuffer.isView(data)) {
-    const natural = typedArrayDtype(data as AnyTypedArray);
-    handle = n.fromBytes(
-      bytesOf(data as AnyTypedArray),
-      [(data as AnyTypedArray).length],
-      dtypeCode(natural),
-    ) as Handle;
-    return wrap(dtype && dtype !== natural ? convertOwned(handle, dtype) : handle);
+    const typed = data as AnyTypedArray;
+    const stored = typedArrayDtype(typed);
+    handle = n.fromBytes(bytesOf(typed), [typed.length], dtypeCode(stored)) as Handle;
+    // As Python MLX does with float64 NumPy arrays: float32 unless float64 is asked for (float64
+    // runs on the CPU only).
+    const target = dtype ?? (stored === "float64" ? "float32" : stored);
+    return wrap(target !== stored ? convertOwned(handle, target) : handle);
   }
   const { flat, shape, kind } = flatten(data as NestedList);
   let typed: AnyTypedArray;
@@ -159,8 +159,7 @@ export function ones(shape: readonly number[], dtype: DType = "float32"): MxArra
 
 /** An array of `shape` filled with `value` (a scalar, or an Array broadcast to the shape). */
 export function full(shape: readonly number[], value: number | boolean | MxArray, dtype?: DType): MxArray {
-  const v = value instanceof MxArray ? value.handle : value;
-  return wrap(n.full(shape, v, dtype === undefined ? undefined : dtypeCode(dtype)));
+  return wrap(n.full(shape, operand(value), dtype === undefined ? undefined : dtypeCode(dtype)));
 }
 
 export function zerosLike(a: MxArray): MxArray {

@@ -9,6 +9,6 @@ export { loadSafetensors, type Safetensors, saveSafetensors } from "./io.ts";
 export { memory } from "./memory.ts";
 export type { Operand } from "./operand.ts";
 export { type Key as RandomKey, random } from "./random.ts";
-export { asyncEval, evaluate as eval, runtimeInfo } from "./runtime.ts";
+export { asyncEval, evaluate as eval, liveArrays, runtimeInfo } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";
 export * from "./shape.ts";

@@ -4,11 +4,14 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-/** An opaque reference to one native MLX array. Only src/mx touches handles. */
-export type Handle = { readonly __mluxHandle: unique symbol };
+/**
+ * A reference to one native MLX array: a number naming a slot of the addon's table (see
+ * native/src/handles.cc). Only src/mx touches handles.
+ */
+export type Handle = number & { readonly __mluxHandle: unique symbol };
 
-/** A value that can stand where an array operand is expected: an Array handle or a JS scalar. */
-export type NativeOperand = Handle | number | boolean;
+/** What the addon takes where an array operand is expected: a handle, [number] or a boolean. */
+export type NativeOperand = Handle | [number] | boolean;
 
 // biome-ignore lint/suspicious/noExplicitAny: each op module declares the typed slice it uses.
 export type NativeFunction = (...args: any[]) => any;

@@ -13,7 +13,8 @@ export type Operand = MxArray | number | boolean;
 /** @internal */
 export function operand(x: Operand): NativeOperand {
   if (x instanceof MxArray) return x.handle;
-  if (typeof x === "number" || typeof x === "boolean") return x;
+  if (typeof x === "number") return [x]; // boxed: a bare number is a handle
+  if (typeof x === "boolean") return x;
   throw new TypeError(`expected an mx Array, a number or a boolean, got ${describe(x)}`);
 }
 

@@ -204,7 +204,7 @@ export function permutation(x: number | MxArray, options: { axis?: number } & Ke
   if (typeof x !== "number" && !(x instanceof MxArray)) {
     throw new TypeError(`permutation takes an integer or an Array, got ${describe(x)}`);
   }
-  return wrap(n.randomPermutation(typeof x === "number" ? x : x.handle, options.axis ?? 0, keyHandle(options)));
+  return wrap(n.randomPermutation(operand(x), options.axis ?? 0, keyHandle(options)));
 }
 
 /** mx.random: the samplers above as one namespace, as mlx.core.random. */

@@ -29,3 +29,10 @@ export const runtimeInfo = {
   mlxBuiltVersion: native.mlxBuiltVersion,
   gemmBackend: native.gemmBackend,
 } as const;
+
+const counters = nativeFunctions("liveHandles");
+
+/** How many native arrays are alive (not yet disposed or collected): a leak check, as in tests. */
+export function liveArrays(): number {
+  return counters.liveHandles() as number;
+}

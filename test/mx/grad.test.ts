@@ -192,12 +192,14 @@ result = [g["layers"][0]["w"], g["layers"][1]["w"], g["bias"]]`,
 
 // Central differences of f along each coordinate, computed by evaluating f itself.
 function finiteDifferences(f: (x: mx.Array) => mx.Array, data: Float64Array | Float32Array, eps: number): number[] {
+  const dtype = data instanceof Float64Array ? "float64" : "float32";
   return Array.from(data, (_, i) => {
     const plus = data.slice();
     const minus = data.slice();
     plus[i] = (plus[i] as number) + eps;
     minus[i] = (minus[i] as number) - eps;
-    return ((f(mx.array(plus)).item() as number) - (f(mx.array(minus)).item() as number)) / (2 * eps);
+    const difference = (f(mx.array(plus, dtype)).item() as number) - (f(mx.array(minus, dtype)).item() as number);
+    return difference / (2 * eps);
   });
 }
 
@@ -208,7 +210,9 @@ describe("gradients agree with finite differences", () => {
     const data = Float64Array.from([0.3, -1.2, 2.5, 0.9, -0.4, 1.7]);
     const f = (x: mx.Array) =>
       sumAll(mx.add(mx.multiply(mx.square(x), x), mx.divide(mx.multiply(x, 2), mx.add(mx.square(x), 1))));
-    const g = mx.grad(f)(mx.array(data)).toTypedArray() as Float64Array;
+    const x = mx.array(data, "float64");
+    assert.equal(x.dtype, "float64");
+    const g = mx.grad(f)(x).toTypedArray() as Float64Array;
     const fd = finiteDifferences(f, data, 1e-6);
     // Truncation ~eps^2 * (third derivative) ~ 1e-11; cancellation ~1e-16 * |f| / eps ~ 1e-9.
     for (const [i, d] of fd.entries())

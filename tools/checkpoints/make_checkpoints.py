@@ -46,7 +46,7 @@ from mlx_lm.utils import (  # noqa: E402
 )
 
 import tokenizer_files  # noqa: E402
-from families import FAMILIES, INIT, VARIANTS  # noqa: E402
+from families import FAMILIES, INIT, VARIANTS, VOCAB  # noqa: E402
 
 
 def stamp() -> str:
@@ -98,10 +98,33 @@ def init_params(model: nn.Module, seed: int, scales: dict) -> None:
     mx.eval(model.parameters())
 
 
-def write_source(fam: dict, src: Path) -> None:
-    """The fp32 random checkpoint that the variants are converted from."""
+def family_config(fam: dict, tokenizer: Path) -> dict:
+    """The family's config, with vocab_size and token ids fitted to its tokenizer files."""
     config = copy.deepcopy(fam["config"])
     config["torch_dtype"] = "float32"
+    if fam.get("full_vocab"):
+        return config
+    renumbered = {int(k): v for k, v in
+                  json.loads((tokenizer / "ids.json").read_text()).items()}
+    kept = VOCAB - len(renumbered)
+
+    def remap(i):
+        return renumbered.get(i, i if i < kept else None)
+
+    config["vocab_size"] = VOCAB
+    for key in ("bos_token_id", "eos_token_id", "pad_token_id"):
+        value = config.get(key)
+        if isinstance(value, list):
+            ids = [remap(i) for i in value if remap(i) is not None]
+            config[key] = ids if len(ids) > 1 else (ids[0] if ids else None)
+        elif value is not None:
+            config[key] = remap(value)
+    return config
+
+
+def write_source(fam: dict, src: Path, tokenizer: Path) -> None:
+    """The fp32 random checkpoint that the variants are converted from."""
+    config = family_config(fam, tokenizer)
     model_class, args_class = _get_classes(config)
     model = model_class(args_class.from_dict(config))
     init_params(model, family_seed(fam["name"]), {**INIT, **fam.get("init", {})})
@@ -148,12 +171,14 @@ def build(fam: dict, out: Path, cache: Path, want: str, force: bool) -> dict:
     stamp_file = root / ".stamp"
     if not force and stamp_file.exists() and stamp_file.read_text() == want:
         return {"built": False}
-    tokenizer = tokenizer_files.tokenizer_dir(fam["tokenizer"], cache)
+    tokenizer = tokenizer_files.tokenizer_dir(
+        fam["tokenizer"], cache, None if fam.get("full_vocab") else VOCAB
+    )
     if root.exists():
         shutil.rmtree(root)
     src = root / ".source"
-    write_source(fam, src)
-    for variant in VARIANTS:
+    write_source(fam, src, tokenizer)
+    for variant in fam.get("variants", VARIANTS):
         write_variant(fam, src, variant, root / variant, tokenizer)
     shutil.rmtree(src)
     stamp_file.write_text(want)
@@ -163,14 +188,18 @@ def build(fam: dict, out: Path, cache: Path, want: str, force: bool) -> dict:
 def describe(fam: dict, out: Path) -> dict:
     root = out / fam["name"]
     spec, what = tokenizer_files.TOKENIZERS[fam["tokenizer"]]
+    variants = fam.get("variants", VARIANTS)
+    config = json.loads((root / variants[0] / "config.json").read_text())
     return {
         "model_type": fam["config"]["model_type"],
         "like": fam["like"],
-        "tokenizer": {"key": fam["tokenizer"], "package": spec, "what": what},
+        "tokenizer": {"key": fam["tokenizer"], "package": spec, "what": what,
+                      "reduced_to": None if fam.get("full_vocab") else VOCAB},
+        "vocab_size": config["vocab_size"],
         "group_size": fam["group_size"],
         "switches": fam["switches"],
         "variants": {
-            v: {"path": f"{fam['name']}/{v}", "bytes": folder_bytes(root / v)} for v in VARIANTS
+            v: {"path": f"{fam['name']}/{v}", "bytes": folder_bytes(root / v)} for v in variants
         },
     }
 

