@@ -39,7 +39,11 @@ export function grad<F extends AnyFunction, const N extends number | readonly nu
 ): (...args: Parameters<F>) => GradsOf<Parameters<F>, N> {
   checkFunction(fn, "grad");
   const argnums = options.argnums ?? 0;
-  return (...args) => differentiate(fn, argnums, args).grads as GradsOf<Parameters<F>, N>;
+  return (...args) => {
+    const { value, grads } = differentiate(fn, argnums, args);
+    for (const a of Array.isArray(value) ? value : [value]) a.dispose();
+    return grads as GradsOf<Parameters<F>, N>;
+  };
 }
 
 /** Like grad(), but the function returns [fn's own result, the gradients]. */

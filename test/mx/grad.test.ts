@@ -394,6 +394,28 @@ describe("tracers do not leak", () => {
     assert.ok(inside.length === 2 && inside.every((a) => a.disposed));
   });
 
+  test("each transform leaves only its results alive, also when the function throws", () => {
+    const w = randomArray([4, 4], 21);
+    const f = (v: mx.Array) => sumAll(mx.multiply(mx.tanh(v), v));
+    const before = mx.liveArrays();
+    const g = mx.grad(f)(w);
+    assert.equal(mx.liveArrays(), before + 1);
+    const [value, g2] = mx.valueAndGrad(f)(w);
+    assert.equal(mx.liveArrays(), before + 3);
+    const { outputs, vjps } = mx.vjp((v) => mx.exp(v), [w], [w]);
+    const forward = mx.jvp((v) => [mx.exp(v), mx.sin(v)], [w], [w]);
+    assert.equal(mx.liveArrays(), before + 3 + 2 + 4);
+    for (const a of [g, value, g2, ...outputs, ...vjps, ...forward.outputs, ...forward.jvps]) a.dispose();
+    assert.equal(mx.liveArrays(), before);
+    assert.throws(() =>
+      mx.grad((v: mx.Array): mx.Array => {
+        mx.exp(v);
+        throw new Error("stop");
+      })(w),
+    );
+    assert.equal(mx.liveArrays(), before);
+  });
+
   test("repeated gradient steps hold no extra native memory", () => {
     const w = randomArray([64, 64], 20);
     const step = () => mx.tidy(() => mx.grad((v: mx.Array) => sumAll(mx.multiply(mx.tanh(v), v)))(w)).dispose();
