@@ -29,7 +29,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-DEFAULT_OUT = Path(os.environ.get("MLUX_CHECKPOINTS_DIR", REPO / "test" / "checkpoints" / "build"))
+DEFAULT_OUT = Path(os.environ.get("MLUX_CHECKPOINTS_DIR", REPO / ".checkpoints"))
 
 sys.path.insert(0, str(HERE))
 
@@ -223,6 +223,9 @@ def main(argv=None) -> int:
     families = [f for f in FAMILIES if not args.only or f["name"] in args.only]
 
     out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    # The folder ignores itself, so git never picks up what is built here.
+    (out / ".gitignore").write_text("*\n")
     cache = out / "_tokenizers"
     want = stamp()
     start = time.time()

@@ -1,0 +1,293 @@
+// Linear algebra: matrix products, contractions, einsum, norms and the mlx::core::linalg
+// factorizations. The factorizations run on the CPU stream: MLX implements them with LAPACK only.
+#include <cmath>
+#include <sstream>
+
+#include "mlux.h"
+
+// LAPACK reports an illegal argument (e.g. a NaN that reaches a balancing routine) through
+// xerbla_, whose reference version prints a line and stops the whole process. This definition
+// takes precedence for the libmlx the addon loads (LAPACK calls it through its PLT, and the addon
+// comes first in its own lookup scope): it returns instead, so the routine returns a negative
+// info code, which MLX turns into an exception and we into a JavaScript Error.
+extern "C" __attribute__((visibility("default"))) void xerbla_(const char*, const int*, size_t) {}
+
+namespace mlux {
+
+namespace {
+
+const mx::Device kCpu(mx::Device::cpu);
+
+// Matrix norms of order 2, -2 and "nuc" take an SVD, which only the CPU implements; other norms
+// are plain reductions and run wherever the default stream is.
+mx::StreamOrDevice NormStream(const mx::array& a, bool needs_svd, const std::optional<std::vector<int>>& axis) {
+  size_t axes = axis ? axis->size() : a.ndim();
+  if (needs_svd && axes == 2) return kCpu;
+  return {};
+}
+
+// MLX's LU-based routines divide by the matrix size and die with SIGFPE on matrices with a
+// zero-sized row or column axis; refuse them before they reach the kernel.
+mx::array RequireNonEmptyMatrices(const mx::array& a, const char* op) {
+  if (a.ndim() >= 2 && (a.shape(-1) == 0 || a.shape(-2) == 0)) {
+    std::ostringstream out;
+    out << "[linalg::" << op << "] matrices with a zero-sized axis are not supported, got shape " << a.shape();
+    throw std::invalid_argument(out.str());
+  }
+  return a;
+}
+
+}  // namespace
+
+// ---- products ------------------------------------------------------------------------------------
+
+MLUX_FN("matmul", Matmul) {
+  auto [a, b] = OperandPair(info, 0);
+  return Wrap(info.Env(), mx::matmul(a, b));
+}
+
+// addmm(c, a, b, alpha, beta): beta * c + alpha * (a @ b)
+MLUX_FN("addmm", Addmm) {
+  mx::array c = ArrayArg(info, 0);
+  auto [a, b] = OperandPair(info, 1);
+  float alpha = static_cast<float>(NumberArg(info, 3, "alpha"));
+  float beta = static_cast<float>(NumberArg(info, 4, "beta"));
+  return Wrap(info.Env(), mx::addmm(c, a, b, alpha, beta));
+}
+
+MLUX_FN("outer", Outer) {
+  auto [a, b] = OperandPair(info, 0);
+  return Wrap(info.Env(), mx::outer(a, b));
+}
+
+MLUX_FN("inner", Inner) {
+  auto [a, b] = OperandPair(info, 0);
+  return Wrap(info.Env(), mx::inner(a, b));
+}
+
+// vecdot(a, b, axis)
+MLUX_FN("vecdot", Vecdot) {
+  auto [a, b] = OperandPair(info, 0);
+  return Wrap(info.Env(), mx::vecdot(a, b, IntArg(info, 2, "axis")));
+}
+
+// tensordot(a, b, axes): a count of trailing/leading axes, or [axesOfA, axesOfB].
+MLUX_FN("tensordot", Tensordot) {
+  auto [a, b] = OperandPair(info, 0);
+  if (info[2].IsNumber()) {
+    int count = IntArg(info, 2, "axes");
+    if (count < 0) {
+      throw std::invalid_argument("[tensordot] axes must be a non-negative count, got " + std::to_string(count));
+    }
+    return Wrap(info.Env(), mx::tensordot(a, b, count));
+  }
+  if (!info[2].IsArray() || info[2].As<Napi::Array>().Length() != 2) {
+    throw Napi::TypeError::New(info.Env(), "tensordot axes must be a number or a pair [axesOfA, axesOfB]");
+  }
+  auto pair = info[2].As<Napi::Array>();
+  auto side = [&](uint32_t k) {
+    Napi::Value v = pair.Get(k);
+    if (v.IsNumber()) {
+      double d = v.As<Napi::Number>().DoubleValue();
+      if (std::trunc(d) != d) throw Napi::TypeError::New(info.Env(), "tensordot axes must be integers");
+      return std::vector<int>{static_cast<int>(d)};
+    }
+    if (!v.IsArray()) throw Napi::TypeError::New(info.Env(), "tensordot axes must be a pair of integer lists");
+    auto list = v.As<Napi::Array>();
+    std::vector<int> out;
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::Value e = list.Get(i);
+      double d = e.IsNumber() ? e.As<Napi::Number>().DoubleValue() : NAN;
+      if (!std::isfinite(d) || std::trunc(d) != d) {
+        throw Napi::TypeError::New(info.Env(), "tensordot axes must be a pair of integer lists");
+      }
+      out.push_back(static_cast<int>(d));
+    }
+    return out;
+  };
+  auto axes_a = side(0);
+  auto axes_b = side(1);
+  auto check = [](const std::vector<int>& axes, const mx::array& x, const char* name) {
+    for (int ax : axes) {
+      if (ax < -static_cast<int>(x.ndim()) || ax >= static_cast<int>(x.ndim())) {
+        throw std::invalid_argument("[tensordot] axis " + std::to_string(ax) + " is out of range for " + name +
+                                    " with " + std::to_string(x.ndim()) + " dimensions");
+      }
+    }
+  };
+  check(axes_a, a, "a");
+  check(axes_b, b, "b");
+  return Wrap(info.Env(), mx::tensordot(a, b, axes_a, axes_b));
+}
+
+// einsum(subscripts, operands)
+MLUX_FN("einsum", Einsum) {
+  return Wrap(info.Env(), mx::einsum(StringArg(info, 0, "subscripts"), ArrayListArg(info, 1)));
+}
+
+// einsumPath(subscripts, operands) -> [contraction path (list of index lists), description]
+MLUX_FN("einsumPath", EinsumPath) {
+  auto [path, text] = mx::einsum_path(StringArg(info, 0, "subscripts"), ArrayListArg(info, 1));
+  auto env = info.Env();
+  auto steps = Napi::Array::New(env, path.size());
+  for (size_t i = 0; i < path.size(); ++i) {
+    auto step = Napi::Array::New(env, path[i].size());
+    for (size_t j = 0; j < path[i].size(); ++j) step.Set(j, Napi::Number::New(env, path[i][j]));
+    steps.Set(i, step);
+  }
+  auto out = Napi::Array::New(env, 2);
+  out.Set(0u, steps);
+  out.Set(1u, Napi::String::New(env, text));
+  return out;
+}
+
+MLUX_FN("kron", Kron) {
+  auto [a, b] = OperandPair(info, 0);
+  return Wrap(info.Env(), mx::kron(a, b));
+}
+
+// gatherMm(a, b, lhsIndices?, rhsIndices?, sortedIndices)
+MLUX_FN("gatherMm", GatherMm) {
+  mx::array a = ArrayArg(info, 0);
+  mx::array b = ArrayArg(info, 1);
+  std::optional<mx::array> lhs, rhs;
+  if (!IsMissing(info, 2)) lhs = ArrayArg(info, 2);
+  if (!IsMissing(info, 3)) rhs = ArrayArg(info, 3);
+  mx::array out = mx::gather_mm(a, b, lhs, rhs, BoolArg(info, 4, false));
+  // The kernel divides by the stacked operands' sizes (SIGFPE when one is empty): an empty
+  // product is returned as such, and indices into an empty stack are refused.
+  if (a.size() != 0 && b.size() != 0) return Wrap(info.Env(), out);
+  if (out.size() == 0 || a.shape(-1) == 0) return Wrap(info.Env(), mx::zeros(out.shape(), out.dtype()));
+  throw std::invalid_argument("[gather_mm] the indices select matrices from an empty stack");
+}
+
+// segmentedMm(a, b, segments)
+MLUX_FN("segmentedMm", SegmentedMm) {
+  return Wrap(info.Env(), mx::segmented_mm(ArrayArg(info, 0), ArrayArg(info, 1), ArrayArg(info, 2)));
+}
+
+// blockMaskedMm(a, b, blockSize, maskOut?, maskLhs?, maskRhs?)
+MLUX_FN("blockMaskedMm", BlockMaskedMm) {
+  std::optional<mx::array> out, lhs, rhs;
+  if (!IsMissing(info, 3)) out = ArrayArg(info, 3);
+  if (!IsMissing(info, 4)) lhs = ArrayArg(info, 4);
+  if (!IsMissing(info, 5)) rhs = ArrayArg(info, 5);
+  return Wrap(info.Env(),
+              mx::block_masked_mm(ArrayArg(info, 0), ArrayArg(info, 1), IntArg(info, 2, "blockSize"), out, lhs, rhs));
+}
+
+// hadamardTransform(a, scale?)
+MLUX_FN("hadamardTransform", HadamardTransform) {
+  auto scale = OptionalNumberArg(info, 1, "scale");
+  std::optional<float> scale_f = scale ? std::optional<float>(static_cast<float>(*scale)) : std::nullopt;
+  return Wrap(info.Env(), mx::hadamard_transform(ArrayArg(info, 0), scale_f));
+}
+
+// ---- linalg ----------------------------------------------------------------------------------------
+
+// linalgNorm(a, ord, axis, keepdims): ord undefined/null (2-norm / Frobenius), a number (incl.
+// +-Infinity) or a string ("fro", "nuc").
+MLUX_FN("linalgNorm", LinalgNorm) {
+  mx::array a = ArrayArg(info, 0);
+  auto axis = AxesArg(info, 2);
+  bool keepdims = BoolArg(info, 3, false);
+  if (IsMissing(info, 1)) return Wrap(info.Env(), mx::linalg::norm(a, axis, keepdims));
+  if (info[1].IsString()) {
+    std::string ord = StringArg(info, 1, "ord");
+    return Wrap(info.Env(), mx::linalg::norm(a, ord, axis, keepdims, NormStream(a, ord == "nuc", axis)));
+  }
+  double ord = NumberArg(info, 1, "ord");
+  if (std::isnan(ord)) throw std::invalid_argument("[linalg::norm] ord must be a number, not NaN");
+  bool needs_svd = ord == 2.0 || ord == -2.0;
+  return Wrap(info.Env(), mx::linalg::norm(a, ord, axis, keepdims, NormStream(a, needs_svd, axis)));
+}
+
+MLUX_FN("linalgInv", LinalgInv) {
+  return Wrap(info.Env(), mx::linalg::inv(RequireNonEmptyMatrices(ArrayArg(info, 0), "inv"), kCpu));
+}
+
+MLUX_FN("linalgPinv", LinalgPinv) { return Wrap(info.Env(), mx::linalg::pinv(ArrayArg(info, 0), kCpu)); }
+
+MLUX_FN("linalgDet", LinalgDet) { return Wrap(info.Env(), mx::linalg::det(ArrayArg(info, 0), kCpu)); }
+
+MLUX_FN("linalgEigvals", LinalgEigvals) { return Wrap(info.Env(), mx::linalg::eigvals(ArrayArg(info, 0), kCpu)); }
+
+// linalgTriInv(a, upper)
+MLUX_FN("linalgTriInv", LinalgTriInv) {
+  mx::array a = RequireNonEmptyMatrices(ArrayArg(info, 0), "tri_inv");
+  return Wrap(info.Env(), mx::linalg::tri_inv(a, BoolArg(info, 1, false), kCpu));
+}
+
+// linalgCholesky(a, upper)
+MLUX_FN("linalgCholesky", LinalgCholesky) {
+  return Wrap(info.Env(), mx::linalg::cholesky(ArrayArg(info, 0), BoolArg(info, 1, false), kCpu));
+}
+
+// linalgCholeskyInv(factor, upper)
+MLUX_FN("linalgCholeskyInv", LinalgCholeskyInv) {
+  mx::array a = RequireNonEmptyMatrices(ArrayArg(info, 0), "cholesky_inv");
+  return Wrap(info.Env(), mx::linalg::cholesky_inv(a, BoolArg(info, 1, false), kCpu));
+}
+
+MLUX_FN("linalgQr", LinalgQr) {
+  auto [q, r] = mx::linalg::qr(ArrayArg(info, 0), kCpu);
+  return WrapAll(info.Env(), {q, r});
+}
+
+// linalgSvd(a, computeUv) -> [U, S, Vt] or [S]
+MLUX_FN("linalgSvd", LinalgSvd) {
+  return WrapAll(info.Env(), mx::linalg::svd(ArrayArg(info, 0), BoolArg(info, 1, true), kCpu));
+}
+
+// linalgEig(a) -> [eigenvalues, eigenvectors], complex64
+MLUX_FN("linalgEig", LinalgEig) {
+  auto [w, v] = mx::linalg::eig(ArrayArg(info, 0), kCpu);
+  return WrapAll(info.Env(), {w, v});
+}
+
+// linalgEigh(a, uplo) -> [eigenvalues, eigenvectors]
+MLUX_FN("linalgEigh", LinalgEigh) {
+  auto [w, v] = mx::linalg::eigh(ArrayArg(info, 0), StringArg(info, 1, "UPLO"), kCpu);
+  return WrapAll(info.Env(), {w, v});
+}
+
+MLUX_FN("linalgEigvalsh", LinalgEigvalsh) {
+  return Wrap(info.Env(), mx::linalg::eigvalsh(ArrayArg(info, 0), StringArg(info, 1, "UPLO"), kCpu));
+}
+
+// linalgLu(a) -> [P (row permutation indices), L, U]
+MLUX_FN("linalgLu", LinalgLu) {
+  return WrapAll(info.Env(), mx::linalg::lu(RequireNonEmptyMatrices(ArrayArg(info, 0), "lu"), kCpu));
+}
+
+// linalgLuFactor(a) -> [LU, pivots]
+MLUX_FN("linalgLuFactor", LinalgLuFactor) {
+  auto [lu, pivots] = mx::linalg::lu_factor(RequireNonEmptyMatrices(ArrayArg(info, 0), "lu_factor"), kCpu);
+  return WrapAll(info.Env(), {lu, pivots});
+}
+
+// linalgSlogdet(a) -> [sign, log|det|]
+MLUX_FN("linalgSlogdet", LinalgSlogdet) {
+  auto [sign, logdet] = mx::linalg::slogdet(ArrayArg(info, 0), kCpu);
+  return WrapAll(info.Env(), {sign, logdet});
+}
+
+MLUX_FN("linalgSolve", LinalgSolve) {
+  auto [a, b] = OperandPair(info, 0);
+  return Wrap(info.Env(), mx::linalg::solve(RequireNonEmptyMatrices(a, "solve"), b, kCpu));
+}
+
+// linalgSolveTriangular(a, b, upper)
+MLUX_FN("linalgSolveTriangular", LinalgSolveTriangular) {
+  auto [a, b] = OperandPair(info, 0);
+  bool upper = BoolArg(info, 2, false);
+  return Wrap(info.Env(), mx::linalg::solve_triangular(RequireNonEmptyMatrices(a, "solve_triangular"), b, upper, kCpu));
+}
+
+// linalgCross(a, b, axis)
+MLUX_FN("linalgCross", LinalgCross) {
+  auto [a, b] = OperandPair(info, 0);
+  return Wrap(info.Env(), mx::linalg::cross(a, b, IntArg(info, 2, "axis"), kCpu));
+}
+
+}  // namespace mlux
