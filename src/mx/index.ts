@@ -1,13 +1,18 @@
 // The mlux array API: camelCase counterparts of mlx.core. Import as `import { mx } from "mlux"`.
 export { type Complex, MxArray as Array, type NestedList, type Scalar } from "./array.ts";
 export * from "./creation.ts";
+export { type Device, defaultDevice, isAvailable, setDefaultDevice, synchronize } from "./device.ts";
 export { type AnyTypedArray, DTYPES, type DType, type TypedArrayOf } from "./dtype.ts";
 export * from "./elementwise.ts";
 export * from "./fast.ts";
+export { type ArrayTree, grad, jvp, valueAndGrad, vjp } from "./grad.ts";
 export * from "./indexing.ts";
+export { loadSafetensors, type Safetensors, saveSafetensors } from "./io.ts";
 export * from "./linalg.ts";
+export { memory } from "./memory.ts";
 export type { Operand } from "./operand.ts";
 export * from "./quantize.ts";
+export { type Key as RandomKey, random } from "./random.ts";
 export * from "./reduce.ts";
 export { asyncEval, evaluate as eval, liveArrays, runtimeInfo } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";

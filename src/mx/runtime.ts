@@ -12,10 +12,15 @@ export function evaluate(...arrays: (MxArray | MxArray[])[]): void {
 
 /**
  * Starts computing the given arrays and resolves when they are ready, without blocking the event
- * loop: the graph is scheduled on this thread and waited for on a worker thread.
+ * loop: the graph is scheduled on this thread and waited for on a worker thread. Every failure
+ * (a disposed array, an error raised while scheduling or computing) rejects the promise.
  */
 export function asyncEval(...arrays: (MxArray | MxArray[])[]): Promise<void> {
-  return n.asyncEval(...handles(arrays.flat())) as Promise<void>;
+  try {
+    return n.asyncEval(...handles(arrays.flat())) as Promise<void>;
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /** The MLX release the addon runs on, and which BLAS serves fp32/fp64 matrix products. */
