@@ -8,11 +8,12 @@ weights, write it as an fp32 source checkpoint, then derive the four variants th
   <out>/<name>/bf16   bfloat16 weights
   <out>/<name>/q4     4-bit affine, from the bf16 weights (scales/biases bf16), as mlx-community
   <out>/<name>/q8     8-bit affine, likewise
+(a family may list fewer variants).
 
 Each folder is an mlx-community style checkpoint: config.json (with the "quantization"
 entry where quantized), model.safetensors, model.safetensors.index.json, tokenizer.json,
-tokenizer_config.json. Re-running skips every family whose stamp (a hash of this folder's
-Python files and the mlx / mlx-lm versions) is unchanged.
+tokenizer_config.json. Re-running skips every family whose stamp (a hash of the scripts in
+STAMPED and the mlx / mlx-lm versions) is unchanged.
 
   python tools/checkpoints/make_checkpoints.py [--out DIR] [--only NAME ...] [--force]
 """
@@ -49,11 +50,15 @@ import tokenizer_files  # noqa: E402
 from families import FAMILIES, INIT, VARIANTS, VOCAB  # noqa: E402
 
 
+STAMPED = ["families.py", "make_checkpoints.py", "tokenizer_files.py"]
+
+
 def stamp() -> str:
+    """Changes whenever a built checkpoint could: the scripts that make it, the versions."""
     h = hashlib.sha256()
-    for f in sorted(HERE.glob("*.py")):
-        h.update(f.name.encode())
-        h.update(f.read_bytes())
+    for name in STAMPED:
+        h.update(name.encode())
+        h.update((HERE / name).read_bytes())
     h.update(f"mlx {mx.__version__} mlx-lm {mlx_lm.__version__}".encode())
     return h.hexdigest()[:16]
 
