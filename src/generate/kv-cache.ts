@@ -1,7 +1,8 @@
 // The key/value cache of one attention layer, grown in steps of 256 positions as mlx-lm's KVCache.
+
+import { createCausalMask } from "../models/masks.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
-import { createCausalMask } from "../models/masks.ts";
 
 const STEP = 256;
 
@@ -56,7 +57,10 @@ export class KVCache {
     }
     const used = `:${this.offset}`;
     this.#keys = this.#replace(this.#keys, mx.concatenate([mx.index(this.#keys, "...", used, ":"), freshKeys], 2));
-    this.#values = this.#replace(this.#values, mx.concatenate([mx.index(this.#values, "...", used, ":"), freshValues], 2));
+    this.#values = this.#replace(
+      this.#values,
+      mx.concatenate([mx.index(this.#values, "...", used, ":"), freshValues], 2),
+    );
   }
 
   // Swaps in a new stored array: it outlives any tidy scope, and the old one is released.

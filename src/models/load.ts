@@ -17,7 +17,9 @@ export interface LoadedModel {
 }
 
 function readWeights(dir: string): Map<string, MxArray> {
-  const files = readdirSync(dir).filter((f) => /^model.*\.safetensors$/.test(f)).sort();
+  const files = readdirSync(dir)
+    .filter((f) => /^model.*\.safetensors$/.test(f))
+    .sort();
   if (files.length === 0) throw new Error(`no model*.safetensors files in ${dir}`);
   const weights = new Map<string, MxArray>();
   for (const file of files) {
@@ -28,7 +30,9 @@ function readWeights(dir: string): Map<string, MxArray> {
 
 function checkSupported(config: ModelConfig, dir: string): void {
   if (config.model_file !== undefined) {
-    throw new Error(`${dir} asks to run custom model code (${String(config.model_file)}); mlux runs only its own architectures`);
+    throw new Error(
+      `${dir} asks to run custom model code (${String(config.model_file)}); mlux runs only its own architectures`,
+    );
   }
   if (config.quantization === undefined && config.quantization_config !== undefined) {
     throw new Error(

@@ -1,7 +1,8 @@
 // Attention masks, as mlx-lm builds them (mlx_lm/models/base.py).
+
+import type { KVCache } from "../generate/kv-cache.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
-import type { KVCache } from "../generate/kv-cache.ts";
 
 /** A boolean [n, offset + n] mask: query i sees key j when j <= offset + i (and within the window). */
 export function createCausalMask(n: number, offset = 0, windowSize?: number): MxArray {

@@ -7,14 +7,21 @@ const BUILDERS: Record<string, (config: ModelConfig) => DecoderLM> = Object.from
   LLAMA_LIKE_TYPES.map((type) => [type, buildLlamaLike]),
 );
 
-export const SUPPORTED_MODEL_TYPES: readonly string[] = Object.keys(BUILDERS).sort();
+// Types mlx-lm runs with another type's code (its MODEL_REMAPPING), where we have that code.
+const REMAPPED: Record<string, string> = { mistral: "llama", iquestcoder: "llama", xverse: "llama" };
+
+export const SUPPORTED_MODEL_TYPES: readonly string[] = [
+  ...Object.keys(BUILDERS),
+  ...Object.keys(REMAPPED).filter((type) => BUILDERS[REMAPPED[type] as string]),
+].sort();
 
 export function buildModel(config: ModelConfig): DecoderLM {
-  const build = BUILDERS[config.model_type];
+  const type = REMAPPED[config.model_type] ?? config.model_type;
+  const build = BUILDERS[type];
   if (!build) {
     throw new Error(
       `model_type "${config.model_type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(", ")}`,
     );
   }
-  return build(config);
+  return build({ ...config, model_type: type });
 }

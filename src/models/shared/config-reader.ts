@@ -7,7 +7,9 @@ export class ConfigReader {
   number(field: string, fallback?: number): number {
     const value = this.config[field] ?? fallback;
     if (typeof value !== "number" || !Number.isFinite(value)) {
-      throw new Error(`config.json: "${field}" must be a number (model_type ${this.config.model_type}), got ${JSON.stringify(value)}`);
+      throw new Error(
+        `config.json: "${field}" must be a number (model_type ${this.config.model_type}), got ${JSON.stringify(value)}`,
+      );
     }
     return value;
   }
@@ -18,7 +20,8 @@ export class ConfigReader {
 
   boolean(field: string, fallback?: boolean): boolean {
     const value = this.config[field] ?? fallback;
-    if (typeof value !== "boolean") throw new Error(`config.json: "${field}" must be true or false, got ${JSON.stringify(value)}`);
+    if (typeof value !== "boolean")
+      throw new Error(`config.json: "${field}" must be true or false, got ${JSON.stringify(value)}`);
     return value;
   }
 
