@@ -38,6 +38,9 @@ const gyp = require.resolve("node-gyp/bin/node-gyp.js");
 const jobs = process.env.JOBS ?? "max";
 // configure + build rather than rebuild: configure picks up new source files, and make then
 // recompiles only what changed.
-for (const step of [["configure", ...nodedir], ["build", `--jobs=${jobs}`]]) {
+for (const step of [
+  ["configure", ...nodedir],
+  ["build", `--jobs=${jobs}`],
+]) {
   execFileSync(process.execPath, [gyp, ...step], { cwd: repoRoot, stdio: "inherit" });
 }
