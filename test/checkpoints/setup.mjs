@@ -10,7 +10,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { repoRoot } from "../../scripts/mlx-setup.mjs";
+import { repoRoot, setupMlx } from "../../scripts/mlx-setup.mjs";
 import { setupOracle } from "../../scripts/setup-oracle.mjs";
 
 export const checkpointsDir = process.env.MLUX_CHECKPOINTS_DIR ?? join(repoRoot, ".checkpoints");
@@ -21,7 +21,11 @@ export function ensureCheckpoints({ oracle = true } = {}) {
   const env = { ...process.env, MLUX_CHECKPOINTS_DIR: checkpointsDir };
   const tools = join(repoRoot, "tools", "checkpoints");
   execFileSync(python, [join(tools, "make_checkpoints.py")], { stdio: "inherit", env });
-  if (oracle) execFileSync(python, [join(tools, "smoke.py")], { stdio: "inherit", env });
+  // The references come from mlx-lm on the same GEMM as mlux (OpenBLAS through our shim, where
+  // mlux uses it), so fp32 logits can be compared bit for bit rather than to BLAS rounding.
+  const { gemmShim } = setupMlx();
+  const oracleEnv = gemmShim ? { ...env, LD_PRELOAD: gemmShim } : env;
+  if (oracle) execFileSync(python, [join(tools, "smoke.py")], { stdio: "inherit", env: oracleEnv });
   return JSON.parse(readFileSync(join(checkpointsDir, "manifest.json"), "utf8"));
 }
 

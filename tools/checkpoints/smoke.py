@@ -15,6 +15,7 @@ checkpoint stamp, prompts and scripts are reused. Exit status 1 if any check fai
 
 import argparse
 import hashlib
+import os
 import json
 import sys
 import time
@@ -35,6 +36,8 @@ def dump_stamp(root: Path, prompts_text: str) -> str:
     h = hashlib.sha256((root / ".stamp").read_bytes())
     h.update((HERE / "oracle_dump.py").read_bytes())
     h.update(prompts_text.encode())
+    # Which GEMM serves fp32 products changes fp32 logits in the last bits (summation order).
+    h.update(os.path.basename(os.environ.get("LD_PRELOAD", "")).encode())
     return h.hexdigest()[:16]
 
 
