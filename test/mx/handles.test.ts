@@ -84,3 +84,24 @@ describe("array lifetime", () => {
     assert.ok(mx.liveArrays() <= before + 10, `still alive: ${mx.liveArrays() - before}`);
   });
 });
+
+describe("no leaks in a forward-like loop", () => {
+  test("matmul, rmsNorm, softmax and a slice update in tidy: live arrays and active memory stay flat", () => {
+    const x = mx.random.normal([8, 64], { key: mx.random.key(3) });
+    const w = mx.random.normal([64, 64], { key: mx.random.key(4) });
+    const gamma = mx.ones([64]);
+    mx.eval(x, w, gamma);
+    const step = (i: number) =>
+      mx.tidy(() => {
+        const probs = mx.softmax(mx.fast.rmsNorm(mx.matmul(x, w), gamma, 1e-5), { axis: -1 });
+        return mx.sum(mx.at(probs, i % 8, "0:4").set(0)).item();
+      });
+    for (let i = 0; i < 20; i++) step(i);
+    const arrays = mx.liveArrays();
+    const active = mx.memory.activeMemory();
+    for (let i = 0; i < 500; i++) step(i);
+    assert.equal(mx.liveArrays(), arrays);
+    assert.equal(mx.memory.activeMemory(), active);
+    for (const a of [x, w, gamma]) a.dispose();
+  });
+});
