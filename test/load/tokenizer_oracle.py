@@ -4,7 +4,7 @@ tokenizer folder. Reads a JSON list of requests on stdin, writes a JSON list of 
   {"op": "encode", "dir": d, "texts": [...]}
       -> per text: ids with and without special tokens (tokenizers.Tokenizer), their decodes
   {"op": "chat", "dir": d, "cases": [{"messages", "add_generation_prompt", "kwargs"}]}
-      -> per case: {"text"} from transformers' apply_chat_template(tokenize=False), or {"error"}
+      -> per case: {"text", "ids"} from transformers' apply_chat_template, or {"error"}
   {"op": "mlx", "dir": d, "prompts": [...]}
       -> mlx-lm's eos_token_ids, bos/eos tokens, and each prompt's ids as mlx-lm's generate encodes it
 """
@@ -44,15 +44,15 @@ def chat(request):
     answers = []
     for case in request["cases"]:
         try:
-            text = tokenizer.apply_chat_template(
-                case["messages"],
-                tokenize=False,
+            options = dict(
                 add_generation_prompt=case.get("add_generation_prompt", False),
                 continue_final_message=case.get("continue_final_message", False),
                 tools=case.get("tools"),
                 **case.get("kwargs", {}),
             )
-            answers.append({"text": text})
+            text = tokenizer.apply_chat_template(case["messages"], tokenize=False, **options)
+            ids = tokenizer.apply_chat_template(case["messages"], tokenize=True, return_dict=False, **options)
+            answers.append({"text": text, "ids": list(ids)})
         except Exception as error:  # noqa: BLE001 - the error is the answer
             answers.append({"error": f"{type(error).__name__}: {error}"})
     return answers
