@@ -7,6 +7,8 @@ tokenizer folder. Reads a JSON list of requests on stdin, writes a JSON list of 
       -> per case: {"text", "ids"} from transformers' apply_chat_template, or {"error"}
   {"op": "mlx", "dir": d, "prompts": [...]}
       -> mlx-lm's eos_token_ids, bos/eos tokens, and each prompt's ids as mlx-lm's generate encodes it
+  {"op": "detokenize", "dir": d, "sequences": [[ids]]}
+      -> per sequence: the text of mlx-lm's streaming detokenizer after all ids and finalize()
 """
 
 import json
@@ -80,7 +82,21 @@ def mlx(request):
     }
 
 
-OPS = {"encode": encode, "chat": chat, "mlx": mlx}
+def detokenize(request):
+    from mlx_lm.tokenizer_utils import load
+
+    tokenizer = load(Path(request["dir"]))
+    texts = []
+    for ids in request["sequences"]:
+        detokenizer = tokenizer.detokenizer
+        for token in ids:
+            detokenizer.add_token(token)
+        detokenizer.finalize()
+        texts.append(detokenizer.text)
+    return texts
+
+
+OPS = {"encode": encode, "chat": chat, "mlx": mlx, "detokenize": detokenize}
 
 if __name__ == "__main__":
     requests = json.load(sys.stdin)
