@@ -48,6 +48,15 @@ const eosCases = {
     "config.json": { model_type: "llama", eos_token_id: 128009 },
     "generation_config.json": { temperature: 0.6 },
   }),
+  specialTokensMap: checkpointWith(
+    {
+      "special_tokens_map.json": {
+        bos_token: { content: "<|endoftext|>", lstrip: false, normalized: false, rstrip: false, single_word: false },
+        eos_token: "!",
+      },
+    },
+    tokenizerFolders.gpt2,
+  ),
   brokenGeneration: checkpointWith({
     "config.json": { model_type: "llama", eos_token_id: 128008 },
     "generation_config.json": "{ not json",
@@ -140,7 +149,7 @@ describe("tokenizer against Python tokenizers and mlx-lm", () => {
     });
   }
 
-  test("EOS ids: config.json's list, replaced by generation_config.json's, plus the tokenizer's EOS, as mlx-lm", () => {
+  test("EOS ids: config.json's, replaced by generation_config.json's, plus the tokenizer's EOS (special_tokens_map.json too), as mlx-lm", () => {
     for (const [key, dir] of Object.entries(eosCases)) {
       const tokenizer = Tokenizer.fromFolder(dir);
       assert.deepEqual(
