@@ -26,6 +26,13 @@ export interface DecodeOptions {
   skipSpecialTokens?: boolean;
 }
 
+/** Pairs of tokens that open and close a model's reasoning, as mlx-lm looks for them. */
+const THINK_TOKENS: [string, string][] = [
+  ["<think>", "</think>"],
+  ["<longcat_think>", "</longcat_think>"],
+  ["<|think:start|>", "<|think:end|>"],
+];
+
 /** The named special tokens transformers passes to chat templates, in its order. */
 const NAMED_SPECIAL_TOKENS = [
   "bos_token",
@@ -85,6 +92,10 @@ export class Tokenizer {
   readonly specialTokens: Readonly<Record<string, string>>;
   /** The chat templates of the checkpoint, if any. */
   readonly chatTemplates: ChatTemplates | undefined;
+  /** The text that opens the model's reasoning ("<think>", ...), where the vocabulary has one. */
+  readonly thinkStart: string | undefined;
+  /** The text that closes the model's reasoning. */
+  readonly thinkEnd: string | undefined;
   readonly #tokenizer: HfTokenizer;
   readonly #eosTokenIds: Set<number>;
   readonly #vocabSize: number;
@@ -106,7 +117,9 @@ export class Tokenizer {
     }
     this.specialTokens = readSpecialTokens(folder, config);
     this.chatTemplates = readChatTemplates(folder, config);
-    this.#vocabSize = this.#tokenizer.get_vocab(true).size;
+    const vocab = this.#tokenizer.get_vocab(true);
+    this.#vocabSize = vocab.size;
+    [this.thinkStart, this.thinkEnd] = inferThinking(vocab);
     // As mlx-lm's TokenizerWrapper: the model config's ids plus the tokenizer's own EOS token.
     this.#eosTokenIds = new Set(configEosIds);
     const eosId = this.eosToken === undefined ? undefined : this.tokenToId(this.eosToken);
@@ -227,21 +240,50 @@ export class Tokenizer {
     return this.chatTemplates !== undefined;
   }
 
-  /** The conversation rendered by the checkpoint's chat template, as transformers' apply_chat_template(tokenize=False). */
+  /** Whether the model reasons between thinking tokens (mlx-lm's has_thinking). */
+  get hasThinking(): boolean {
+    return this.thinkStart !== undefined;
+  }
+
+  /**
+   * The conversation rendered by the checkpoint's chat template, as mlx-lm's TokenizerWrapper renders
+   * it: transformers' apply_chat_template(tokenize=False) with enable_thinking set to hasThinking
+   * unless `vars` sets it.
+   */
   applyChatTemplate(messages: ChatMessage[], options: ChatTemplateOptions = {}): string {
+    const kind = this.config.chat_template_type;
+    if (typeof kind === "string") {
+      throw new Error(
+        `the tokenizer in ${this.folder} renders chats with mlx-lm's Python module chat_templates/${kind} ` +
+          '("chat_template_type" in tokenizer_config.json), which mlux does not have',
+      );
+    }
     if (this.chatTemplates === undefined) {
       throw new Error(
         `the tokenizer in ${this.folder} has no chat template (none in tokenizer_config.json, ` +
           "chat_template.jinja or chat_template.json); encode plain text instead",
       );
     }
-    return renderChatTemplate(selectChatTemplate(this.chatTemplates, options), messages, options, this.specialTokens);
+    const template = selectChatTemplate(this.chatTemplates, options);
+    const vars = { enable_thinking: this.hasThinking, ...options.vars };
+    return renderChatTemplate(template, messages, { ...options, vars }, this.specialTokens);
   }
 
   /** The token ids of the rendered conversation; the template supplies BOS, so none is added. */
   encodeChat(messages: ChatMessage[], options: ChatTemplateOptions = {}): number[] {
     return this.encode(this.applyChatTemplate(messages, options), { addSpecialTokens: false });
   }
+}
+
+// mlx-lm's rules: a pair of single thinking tokens, else Gemma's "<|channel>thought" ... "<channel|>",
+// else the open/close/sep markup of some vocabularies.
+function inferThinking(vocab: Map<string, number>): [string | undefined, string | undefined] {
+  for (const [start, end] of THINK_TOKENS) if (vocab.has(start) && vocab.has(end)) return [start, end];
+  if (vocab.has("<|channel>") && vocab.has("<channel|>")) return ["<|channel>thought", "<channel|>"];
+  if (["<|open|>", "<|close|>", "<|sep|>", "<|end_of_msg|>"].every((t) => vocab.has(t))) {
+    return ["<|open|>think<|sep|>", "<|close|>think<|sep|>"];
+  }
+  return [undefined, undefined];
 }
 
 // Python's truth test, which mlx-lm applies to generation_config.json's "eos_token_id".

@@ -15,6 +15,7 @@ interface Case {
 
 interface Answer {
   text?: string;
+  mlx_text?: string;
   ids?: number[];
   error?: string;
 }
@@ -118,8 +119,11 @@ function folderWith(files: Record<string, string>, configPatch: Record<string, u
 }
 
 const jinjaFile = "{% for m in messages %}[{{ m.role }}|{{ m.content }}]{% endfor %}{{ eos_token }}";
+const thinkingFlag =
+  "{% if enable_thinking is defined %}{% if enable_thinking %}on{% else %}off{% endif %}{% else %}unset{% endif %}";
 const folders = {
   jinjaFile: folderWith({ "chat_template.jinja": jinjaFile }),
+  thinking: folderWith({ "chat_template.jinja": thinkingFlag }),
   namedList: folderWith(
     {},
     {
@@ -136,6 +140,10 @@ const folders = {
 };
 const folderCases: Record<keyof typeof folders, Case[]> = {
   jinjaFile: [{ title: "chat_template.jinja wins over the config", messages: conversation, options: {} }],
+  thinking: [
+    { title: "enable_thinking as mlx-lm sets it", messages: conversation, options: {} },
+    { title: "enable_thinking given", messages: conversation, options: { vars: { enable_thinking: true } } },
+  ],
   namedList: [
     { title: "default of named templates", messages: conversation, options: {} },
     { title: "tool_use of named templates", messages: conversation, options: { tools: [weatherTool] } },
@@ -163,12 +171,15 @@ before(async () => {
 
 describe("chat templates against transformers' apply_chat_template", () => {
   for (const name of withTemplate) {
-    test(`${name}: rendered text and ids identical to transformers`, () => {
+    test(`${name}: rendered text and ids identical to transformers and mlx-lm`, () => {
       const tokenizer = Tokenizer.fromFolder(tokenizerFolders[name] as string);
       casesOf(name).forEach((c, i) => {
         const expected = (answers[name] as Answer[])[i] as Answer;
         assert.equal(expected.error, undefined, `${c.title}: Python failed: ${expected.error}`);
-        assert.equal(tokenizer.applyChatTemplate(c.messages, c.options), expected.text, c.title);
+        const text = tokenizer.applyChatTemplate(c.messages, c.options);
+        assert.equal(text, expected.mlx_text, c.title);
+        // These templates read enable_thinking only when it is false, so transformers agrees too.
+        assert.equal(text, expected.text, c.title);
         assert.deepEqual(tokenizer.encodeChat(c.messages, c.options), expected.ids, c.title);
       });
     });
@@ -180,9 +191,18 @@ describe("chat templates against transformers' apply_chat_template", () => {
       folderCases[key as keyof typeof folders].forEach((c, i) => {
         const expected = (answers[key] as Answer[])[i] as Answer;
         assert.equal(expected.error, undefined, `${c.title}: Python failed: ${expected.error}`);
-        assert.equal(tokenizer.applyChatTemplate(c.messages, c.options), expected.text, c.title);
+        assert.equal(tokenizer.applyChatTemplate(c.messages, c.options), expected.mlx_text, c.title);
+        if (key !== "thinking") assert.equal(expected.mlx_text, expected.text, c.title);
       });
     }
+    // mlx-lm passes enable_thinking = whether the vocabulary has thinking tokens; transformers passes nothing.
+    assert.deepEqual(
+      (answers.thinking as Answer[]).map((a) => [a.mlx_text, a.text]),
+      [
+        ["off", "unset"],
+        ["on", "on"],
+      ],
+    );
     const additional = Tokenizer.fromFolder(folders.additional);
     const rag = additional.applyChatTemplate(withoutSystem, {
       templateName: "rag",
@@ -234,6 +254,14 @@ describe("chat templates that cannot be used", () => {
     assert.throws(
       () => gemma.applyChatTemplate(conversation, { templateName: "tool_use" }),
       /single chat template; there is no template "tool_use"/,
+    );
+  });
+
+  test("a checkpoint whose chats mlx-lm renders in Python (chat_template_type): a clear error", () => {
+    const dir = folderWith({}, { chat_template_type: "deepseek_v32" });
+    assert.throws(
+      () => Tokenizer.fromFolder(dir).applyChatTemplate(conversation),
+      /renders chats with mlx-lm's Python module chat_templates\/deepseek_v32 .* which mlux does not have/,
     );
   });
 

@@ -20,6 +20,8 @@ interface MlxAnswer {
   eos_token: string | null;
   bos_token_id: number | null;
   vocab_size: number;
+  think_start: string | null;
+  think_end: string | null;
   prompts: number[][];
 }
 
@@ -116,7 +118,7 @@ describe("tokenizer against Python tokenizers and mlx-lm", () => {
       });
     });
 
-    test(`${name}: special tokens, vocabulary size and EOS ids as mlx-lm's TokenizerWrapper has them`, () => {
+    test(`${name}: special tokens, vocabulary size, EOS ids and thinking tokens as mlx-lm's TokenizerWrapper has them`, () => {
       const tokenizer = tokenizers[name] as Tokenizer;
       const expected = mlx[name] as MlxAnswer;
       assert.equal(tokenizer.bosToken ?? null, expected.bos_token);
@@ -127,6 +129,9 @@ describe("tokenizer against Python tokenizers and mlx-lm", () => {
         expected.eos_token_ids,
       );
       assert.equal(tokenizer.vocabSize, expected.vocab_size);
+      assert.equal(tokenizer.thinkStart ?? null, expected.think_start);
+      assert.equal(tokenizer.thinkEnd ?? null, expected.think_end);
+      assert.equal(tokenizer.hasThinking, expected.think_start !== null);
       const eos = tokenizer.eosToken as string;
       assert.equal(tokenizer.idToToken(tokenizer.tokenToId(eos) as number), eos);
       assert.equal(tokenizer.tokenToId("no such token, surely"), undefined);

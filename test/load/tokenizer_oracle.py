@@ -4,7 +4,8 @@ tokenizer folder. Reads a JSON list of requests on stdin, writes a JSON list of 
   {"op": "encode", "dir": d, "texts": [...]}
       -> per text: ids with and without special tokens (tokenizers.Tokenizer), their decodes
   {"op": "chat", "dir": d, "cases": [{"messages", "add_generation_prompt", "kwargs"}]}
-      -> per case: {"text", "ids"} from transformers' apply_chat_template, or {"error"}
+      -> per case: {"text", "ids"} from transformers' apply_chat_template, "mlx_text" from mlx-lm's
+         TokenizerWrapper.apply_chat_template, or {"error"}
   {"op": "mlx", "dir": d, "prompts": [...]}
       -> mlx-lm's eos_token_ids, bos/eos tokens, and each prompt's ids as mlx-lm's generate encodes it
   {"op": "detokenize", "dir": d, "sequences": [[ids]]}
@@ -40,9 +41,11 @@ def encode(request):
 
 
 def chat(request):
+    from mlx_lm.tokenizer_utils import load
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(request["dir"])
+    wrapper = load(Path(request["dir"]))
     answers = []
     for case in request["cases"]:
         try:
@@ -54,7 +57,8 @@ def chat(request):
             )
             text = tokenizer.apply_chat_template(case["messages"], tokenize=False, **options)
             ids = tokenizer.apply_chat_template(case["messages"], tokenize=True, return_dict=False, **options)
-            answers.append({"text": text, "ids": list(ids)})
+            mlx_text = wrapper.apply_chat_template(case["messages"], tokenize=False, **options)
+            answers.append({"text": text, "ids": list(ids), "mlx_text": mlx_text})
         except Exception as error:  # noqa: BLE001 - the error is the answer
             answers.append({"error": f"{type(error).__name__}: {error}"})
     return answers
@@ -78,6 +82,8 @@ def mlx(request):
         "eos_token": tokenizer.eos_token,
         "bos_token_id": tokenizer.bos_token_id,
         "vocab_size": len(tokenizer),
+        "think_start": tokenizer.think_start,
+        "think_end": tokenizer.think_end,
         "prompts": prompts,
     }
 
