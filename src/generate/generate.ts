@@ -1,7 +1,7 @@
 // Token generation with a KV cache, as mlx-lm's generate_step: prefill the prompt, then one token
 // at a time, each chosen by a sampler from the log-probabilities of the last position.
 
-import type { DecoderLM } from "../models/shared/decoder.ts";
+import type { CausalLM } from "../models/causal-lm.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import type { KVCache } from "./kv-cache.ts";
@@ -30,7 +30,7 @@ export interface GeneratedToken {
  * it was passed in.
  */
 export function* generateStep(
-  model: DecoderLM,
+  model: CausalLM,
   prompt: readonly number[],
   options: GenerateStepOptions = {},
 ): Generator<GeneratedToken> {
@@ -70,7 +70,7 @@ export function* generateStep(
 
 /** The ids of up to maxTokens greedy (or sampled) tokens after the prompt. */
 export function generateTokens(
-  model: DecoderLM,
+  model: CausalLM,
   prompt: readonly number[],
   options: GenerateStepOptions = {},
 ): number[] {
