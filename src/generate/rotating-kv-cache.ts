@@ -93,8 +93,9 @@ export class RotatingKVCache extends KVCache {
 
   #updateConcat(keys: MxArray, values: MxArray): [MxArray, MxArray] {
     if (!this.#keys || !this.#values) {
-      this.#keys = this.#replace(undefined, keys);
-      this.#values = this.#replace(undefined, values);
+      // Own handles on the caller's arrays, so releasing them later leaves the caller's intact.
+      this.#keys = this.#replace(undefined, mx.array(keys));
+      this.#values = this.#replace(undefined, mx.array(values));
     } else {
       const orderedKeys = this.#temporalOrder(this.#keys);
       const orderedValues = this.#temporalOrder(this.#values);
