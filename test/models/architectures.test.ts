@@ -82,7 +82,7 @@ describe("sanitize as mlx-lm's", () => {
     const names = [...out.keys()].sort();
     assert.ok(!names.includes("model.h.0.attn.bias"));
     assert.deepEqual(out.get("model.h.0.attn.c_attn.weight")?.shape, [24, 8]);
-    const inputs = Object.fromEntries(Object.entries(hf).map(([k, v], i) => [`w${i}`, v]));
+    const inputs = Object.fromEntries(Object.values(hf).map((v, i) => [`w${i}`, v]));
     const keys = Object.keys(hf);
     const code = `
 from mlx_lm.models.gpt2 import Model, ModelArgs
