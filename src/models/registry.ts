@@ -3,6 +3,7 @@ import type { ModelConfig } from "../load/config.ts";
 import type { CausalLM } from "./causal-lm.ts";
 import { buildGPTNeoX } from "./gpt-neox.ts";
 import { buildGPT2 } from "./gpt2.ts";
+import { buildLfm2 } from "./lfm2.ts";
 import { buildLlamaLike, LLAMA_LIKE_TYPES } from "./llama-like.ts";
 import { buildOlmo2, buildOlmo3 } from "./olmo.ts";
 import { buildPhi3 } from "./phi3.ts";
@@ -16,6 +17,7 @@ const BUILDERS: Record<string, (config: ModelConfig) => CausalLM> = {
   olmo2: buildOlmo2,
   olmo3: buildOlmo3,
   starcoder2: buildStarcoder2,
+  lfm2: buildLfm2,
 };
 
 // Types mlx-lm runs with another type's code (its MODEL_REMAPPING), where we have that code.

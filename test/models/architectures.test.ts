@@ -134,6 +134,48 @@ result = [out[k] for k in sorted(out)]
   });
 });
 
+describe("lfm2 pieces", () => {
+  test("mx.conv1d (plain, strided, grouped) matches mlx.core", async () => {
+    const x = randomArray([2, 9, 6], 1);
+    const w = randomArray([6, 3, 1], 2);
+    const w2 = randomArray([4, 2, 6], 3);
+    await expectSameAsPython(
+      [mx.conv1d(x, w, { groups: 6 }), mx.conv1d(x, w2, { stride: 2, padding: 1, dilation: 2 })],
+      "result = [mx.conv1d(x, w, groups=6), mx.conv1d(x, w2, stride=2, padding=1, dilation=2)]",
+      { x, w, w2 },
+      { atol: 1e-6 },
+    );
+  });
+
+  test("sanitize puts PyTorch-layout conv weights channels last", () => {
+    const model = buildModel({
+      model_type: "lfm2",
+      vocab_size: 32,
+      hidden_size: 8,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      num_key_value_heads: 1,
+      max_position_embeddings: 64,
+      norm_eps: 1e-5,
+      conv_bias: false,
+      conv_L_cache: 3,
+      block_dim: 8,
+      block_ff_dim: 24,
+      block_multiple_of: 8,
+      block_ffn_dim_multiplier: 1.0,
+      block_auto_adjust_ff_dim: true,
+      full_attn_idxs: [1],
+    });
+    const out = model.sanitize(new Map([["model.layers.0.conv.conv.weight", mx.zeros([8, 1, 3])]]));
+    assert.deepEqual(out.get("model.layers.0.conv.conv.weight")?.shape, [8, 3, 1]);
+    const paths = new Set(model.namedModules().map(([p]) => p));
+    for (const p of ["model.layers.0.conv.conv", "model.layers.1.self_attn.q_layernorm", "model.embedding_norm"]) {
+      assert.ok(paths.has(p), p);
+    }
+    model.dispose();
+  });
+});
+
 describe("module paths and config switches", () => {
   test("module paths are mlx-lm's attribute paths", () => {
     const paths = (config: Record<string, unknown>) =>
