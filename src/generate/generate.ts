@@ -1,10 +1,9 @@
 // Token generation with a KV cache, as mlx-lm's generate_step: prefill the prompt, then one token
 // at a time, each chosen by a sampler from the log-probabilities of the last position.
 
-import type { DecoderLM } from "../models/shared/decoder.ts";
+import type { CausalLM, LayerCache } from "../models/causal-lm.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
-import type { KVCache } from "./kv-cache.ts";
 import { greedy, type Sampler } from "./sampling.ts";
 
 export interface GenerateStepOptions {
@@ -15,7 +14,7 @@ export interface GenerateStepOptions {
   /** Prompt tokens processed per forward pass during prefill (as mlx-lm's prefill_step_size). */
   prefillStepSize?: number;
   /** Reuse a cache (e.g. a cached prompt prefix); by default a fresh one. */
-  cache?: KVCache[];
+  cache?: LayerCache[];
 }
 
 export interface GeneratedToken {
@@ -30,7 +29,7 @@ export interface GeneratedToken {
  * it was passed in.
  */
 export function* generateStep(
-  model: DecoderLM,
+  model: CausalLM,
   prompt: readonly number[],
   options: GenerateStepOptions = {},
 ): Generator<GeneratedToken> {
@@ -70,7 +69,7 @@ export function* generateStep(
 
 /** The ids of up to maxTokens greedy (or sampled) tokens after the prompt. */
 export function generateTokens(
-  model: DecoderLM,
+  model: CausalLM,
   prompt: readonly number[],
   options: GenerateStepOptions = {},
 ): number[] {

@@ -6,11 +6,11 @@ import { type ResolveOptions, resolveModelPath } from "../load/resolve.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { quantizeModel } from "../nn/quantize.ts";
+import type { CausalLM } from "./causal-lm.ts";
 import { buildModel } from "./registry.ts";
-import type { DecoderLM } from "./shared/decoder.ts";
 
 export interface LoadedModel {
-  model: DecoderLM;
+  model: CausalLM;
   config: ModelConfig;
   /** The folder the checkpoint was read from. */
   path: string;

@@ -1,11 +1,24 @@
 // model_type -> architecture. Unknown types fail with the list of supported ones.
 import type { ModelConfig } from "../load/config.ts";
+import type { CausalLM } from "./causal-lm.ts";
+import { buildGPTNeoX } from "./gpt-neox.ts";
+import { buildGPT2 } from "./gpt2.ts";
+import { buildLfm2 } from "./lfm2.ts";
 import { buildLlamaLike, LLAMA_LIKE_TYPES } from "./llama-like.ts";
-import type { DecoderLM } from "./shared/decoder.ts";
+import { buildOlmo2, buildOlmo3 } from "./olmo.ts";
+import { buildPhi3 } from "./phi3.ts";
+import { buildStarcoder2 } from "./starcoder2.ts";
 
-const BUILDERS: Record<string, (config: ModelConfig) => DecoderLM> = Object.fromEntries(
-  LLAMA_LIKE_TYPES.map((type) => [type, buildLlamaLike]),
-);
+const BUILDERS: Record<string, (config: ModelConfig) => CausalLM> = {
+  ...Object.fromEntries(LLAMA_LIKE_TYPES.map((type) => [type, buildLlamaLike])),
+  gpt2: buildGPT2,
+  gpt_neox: buildGPTNeoX,
+  phi3: buildPhi3,
+  olmo2: buildOlmo2,
+  olmo3: buildOlmo3,
+  starcoder2: buildStarcoder2,
+  lfm2: buildLfm2,
+};
 
 // Types mlx-lm runs with another type's code (its MODEL_REMAPPING), where we have that code.
 const REMAPPED: Record<string, string> = { mistral: "llama", iquestcoder: "llama", xverse: "llama" };
@@ -15,7 +28,7 @@ export const SUPPORTED_MODEL_TYPES: readonly string[] = [
   ...Object.keys(REMAPPED).filter((type) => BUILDERS[REMAPPED[type] as string]),
 ].sort();
 
-export function buildModel(config: ModelConfig): DecoderLM {
+export function buildModel(config: ModelConfig): CausalLM {
   const type = REMAPPED[config.model_type] ?? config.model_type;
   const build = BUILDERS[type];
   if (!build) {

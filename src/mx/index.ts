@@ -1,5 +1,6 @@
 // The mlux array API: camelCase counterparts of mlx.core. Import as `import { mx } from "mlux"`.
 export { type Complex, MxArray as Array, type NestedList, type Scalar } from "./array.ts";
+export * from "./conv.ts";
 export * from "./creation.ts";
 export { type Device, defaultDevice, isAvailable, setDefaultDevice, synchronize } from "./device.ts";
 export { type AnyTypedArray, DTYPES, type DType, type TypedArrayOf } from "./dtype.ts";

@@ -1,0 +1,20 @@
+// What the loader and the generator need of a language model, whatever its module tree:
+// token ids [B, L] in, logits [B, L, vocab] out, one cache per layer, mlx-lm's sanitize rules.
+// DecoderLM and every architecture file's model satisfy it.
+import type { MxArray } from "../mx/array.ts";
+import type { Module } from "../nn/module.ts";
+
+/** The per-layer state a model keeps across generation steps (KVCache, RotatingKVCache, ArraysCache ...). */
+export interface LayerCache {
+  dispose(): void;
+}
+
+export interface CausalLM extends Module {
+  forward(inputs: MxArray, cache?: LayerCache[]): MxArray;
+  /** One cache per layer, of the kind each layer needs, for generation. */
+  makeCache(): LayerCache[];
+  /** The checkpoint's tensors renamed / dropped / reshaped as mlx-lm's sanitize does. */
+  sanitize(weights: Map<string, MxArray>): Map<string, MxArray>;
+  /** The repeated blocks, as mlx-lm's `model.layers` property. */
+  readonly layers: readonly Module[];
+}
