@@ -2,6 +2,8 @@
 // shared decoder: RMSNorm scaling by (1 + weight), embeddings scaled by sqrt(hidden_size), gated
 // GELU MLPs, tied embeddings; Gemma 2 adds soft-capped attention and logits and sandwich norms,
 // Gemma 3 q/k norms and interleaved sliding-window layers with their own RoPE base.
+import { KVCache } from "../generate/kv-cache.ts";
+import { RotatingKVCache } from "../generate/rotating-kv-cache.ts";
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -180,6 +182,7 @@ function buildGemma3Text(c: ConfigReader): DecoderLM {
     clipFloat16Residual: true,
     scaleEmbeddings: (h) => mx.multiply(h, embedScale),
     slidingWindows: sliding.map((s) => (s ? window : undefined)),
+    cacheFor: (i) => (sliding[i] ? new RotatingKVCache(window) : new KVCache()),
     attention: (i) => ({
       hiddenSize,
       heads: c.number("num_attention_heads", 4),

@@ -9,7 +9,7 @@ import * as mx from "../../mx/index.ts";
 import { Embedding, type EmbeddingLike } from "../../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
 import { Module } from "../../nn/module.ts";
-import { createAttentionMask, createCausalMask } from "../masks.ts";
+import { createAttentionMask } from "../masks.ts";
 import { Attention, type AttentionSpec, type NormFactory, type NormLayer, rmsNorm } from "./attention.ts";
 import { type Activation, GatedMLP } from "./mlp.ts";
 
@@ -42,6 +42,8 @@ export interface DecoderSpec {
   finalLogitSoftcap?: number;
   /** Logits divided by this (Granite's logits_scaling). */
   logitsScaling?: number;
+  /** The cache of layer i for generation (a KVCache unless given: Gemma 3's sliding layers rotate). */
+  cacheFor?: (layer: number) => KVCache;
   /** The checkpoint tensor rules mlx-lm applies for this family (the llama ones unless given). */
   sanitize?: (weights: Map<string, MxArray>, model: DecoderLM) => Map<string, MxArray>;
 }
@@ -125,9 +127,7 @@ export class DecoderStack extends Module {
   }
 
   #mask(h: MxArray, cache: KVCache | undefined, window: number | undefined): MxArray | "causal" | null {
-    const mask = createAttentionMask(h, cache, window);
-    if (mask !== "causal" || !this._spec.maskAsArray) return mask;
-    return createCausalMask(h.shape[1] as number, cache?.offset ?? 0, window);
+    return createAttentionMask(h, cache, window, this._spec.maskAsArray ?? false);
   }
 }
 
@@ -172,7 +172,7 @@ export class DecoderLM extends Module {
 
   /** One KV cache per layer, for generation. */
   makeCache(): KVCache[] {
-    return this.model.layers.map(() => new KVCache());
+    return this.model.layers.map((_, i) => this._spec.cacheFor?.(i) ?? new KVCache());
   }
 
   /** Applies mlx-lm's checkpoint rules for this family (dropped or renamed tensors) before loading. */
