@@ -53,7 +53,23 @@ function numberOr(c: ConfigReader, field: string, fallback: number): number {
 // Gemma checkpoints carry no tensors mlx-lm drops or renames: a stray lm_head.weight fails the load.
 const keepAll = (weights: Map<string, MxArray>) => weights;
 
+// Switches of the transformers configs that mlx-lm's Gemma files do not read: with these values
+// mlx-lm would compute something else than the checkpoint was trained for, so they fail here.
+function rejectUnread(config: ModelConfig): void {
+  if (config.attention_bias === true) {
+    throw new Error(
+      `config.json: "attention_bias": true is not supported for ${config.model_type} (mlx-lm has no attention biases)`,
+    );
+  }
+  if (config.use_bidirectional_attention === true) {
+    throw new Error(
+      `config.json: "use_bidirectional_attention": true (an embedding model) is not supported; ${config.model_type} runs causal attention`,
+    );
+  }
+}
+
 export function buildGemma(config: ModelConfig): DecoderLM {
+  rejectUnread(config);
   switch (config.model_type) {
     case "gemma":
       return buildGemma1(new ConfigReader(config));

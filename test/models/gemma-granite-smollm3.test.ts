@@ -81,8 +81,12 @@ describe("gemma family configs", () => {
       () => build({ ...config, sliding_window_pattern: 6 }),
       /sliding_window_pattern 6 > num_hidden_layers 4/,
     );
+    assert.throws(() => build({ ...config, use_bidirectional_attention: true }), /"use_bidirectional_attention"/);
+    assert.throws(() => build({ ...base, model_type: "gemma2", attention_bias: true }), /"attention_bias": true/);
     build({
       ...config,
+      attention_bias: false,
+      use_bidirectional_attention: false,
       attn_logit_softcapping: null,
       layer_types: ["sliding_attention", "full_attention", "sliding_attention", "full_attention"],
     }).dispose();
