@@ -1,13 +1,19 @@
 // The config readings of the Gemma line, Granite and SmolLM3: module trees as mlx-lm's, and the
 // config values mlx-lm would not run (or would run differently from the checkpoint's intent)
-// rejected with an error naming the field. Numerics are in parity.test.ts.
+// rejected with an error naming the field. Numerics are in parity.test.ts, float16 here.
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { mx } from "mlux";
 import type { ModelConfig } from "../../src/load/config.ts";
 import { GemmaRMSNorm } from "../../src/models/gemma.ts";
+import { loadModel } from "../../src/models/load.ts";
 import { buildModel } from "../../src/models/registry.ts";
 import { NoPE } from "../../src/models/smollm3.ts";
+import { closeOracle, expectSameAsPython } from "../oracle/oracle.ts";
+
+const checkpoints = join(fileURLToPath(new URL("../..", import.meta.url)), ".checkpoints");
 
 const base = {
   hidden_size: 16,
@@ -134,4 +140,26 @@ describe("granite and smollm3 configs", () => {
       /"no_rope_layers" has 2 entries for 4 layers/,
     );
   });
+});
+
+// float16 (no checkpoint is stored so): the bf16 checkpoints cast with set_dtype, against mlx-lm
+// doing the same. Covers Gemma 3's float16 residual path and each family's scalar roundings.
+describe("float16 forward matches mlx-lm", () => {
+  after(closeOracle);
+  const tokens = Array.from({ length: 40 }, (_, i) => (i * 37 + 11) % 8192);
+  for (const name of ["gemma", "gemma2", "gemma3_text", "granite", "smollm3"]) {
+    test(name, async () => {
+      const path = join(checkpoints, name, "bf16");
+      const { model } = await loadModel(path);
+      model.setDtype("float16");
+      const ours = model.call(mx.array([tokens]));
+      const code = `from pathlib import Path
+from mlx_lm.utils import load_model
+model, _ = load_model(Path(${JSON.stringify(path)}))
+model.set_dtype(mx.float16)
+result = model(mx.array([${JSON.stringify(tokens)}]))`;
+      await expectSameAsPython(ours, code);
+      model.dispose();
+    });
+  }
 });
