@@ -32,10 +32,14 @@ export class KVCache {
     return [mx.index(keys, "...", upTo, ":"), mx.index(values, "...", upTo, ":")];
   }
 
-  /** The mask for `n` new queries: "causal", none for a single query, or an explicit array. */
-  makeMask(n: number, windowSize?: number): MxArray | "causal" | null {
+  /**
+   * The mask for `n` new queries: "causal", none for a single query, or an explicit array (always
+   * with a window, or when `returnArray` asks for one).
+   */
+  makeMask(n: number, windowSize?: number, returnArray = false): MxArray | "causal" | null {
     if (windowSize !== undefined) return createCausalMask(n, this.offset, windowSize);
-    return n === 1 ? null : "causal";
+    if (n === 1) return null;
+    return returnArray ? createCausalMask(n, this.offset) : "causal";
   }
 
   dispose(): void {

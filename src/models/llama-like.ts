@@ -1,5 +1,7 @@
 // The llama-like families of mlx-lm, each a reading of its config onto the shared decoder:
 // llama (Llama 2/3.x, Mistral, SmolLM2, TinyLlama), qwen2, qwen3.
+import { KVCache } from "../generate/kv-cache.ts";
+import { RotatingKVCache } from "../generate/rotating-kv-cache.ts";
 import type { ModelConfig } from "../load/config.ts";
 import { initializeRope } from "../nn/layers/rope.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
@@ -71,6 +73,8 @@ export function buildLlamaLike(config: ModelConfig): DecoderLM {
     mlpBias: family.mlpBias(c),
     tieWordEmbeddings: c.boolean("tie_word_embeddings", family.defaultTieEmbeddings),
     slidingWindows: layerTypes.map((t) => (t === "sliding_attention" ? window : undefined)),
+    // mlx-lm's llama gives sliding layers a rotating cache of the window's size.
+    cacheFor: (i) => (layerTypes[i] === "sliding_attention" ? new RotatingKVCache(window as number) : new KVCache()),
     attention: () => ({
       hiddenSize,
       heads,

@@ -16,11 +16,19 @@ export function createCausalMask(n: number, offset = 0, windowSize?: number): Mx
   });
 }
 
-/** The mask for hidden states h [B, L, D]: from the cache when there is one, else as mlx-lm. */
-export function createAttentionMask(h: MxArray, cache?: KVCache, windowSize?: number): MxArray | "causal" | null {
+/**
+ * The mask for hidden states h [B, L, D]: from the cache when there is one, else as mlx-lm; an
+ * array rather than "causal" when `returnArray` asks for one (attention written out).
+ */
+export function createAttentionMask(
+  h: MxArray,
+  cache?: KVCache,
+  windowSize?: number,
+  returnArray = false,
+): MxArray | "causal" | null {
   const n = h.shape[1] as number;
-  if (cache) return cache.makeMask(n, windowSize);
+  if (cache) return cache.makeMask(n, windowSize, returnArray);
   if (n === 1) return null;
-  if (windowSize !== undefined && n > windowSize) return createCausalMask(n, 0, windowSize);
+  if (returnArray || (windowSize !== undefined && n > windowSize)) return createCausalMask(n, 0, windowSize);
   return "causal";
 }

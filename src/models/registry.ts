@@ -1,23 +1,29 @@
 // model_type -> architecture. Unknown types fail with the list of supported ones.
 import type { ModelConfig } from "../load/config.ts";
 import type { CausalLM } from "./causal-lm.ts";
+import { buildGemma, GEMMA_TYPES } from "./gemma.ts";
 import { buildGPTNeoX } from "./gpt-neox.ts";
 import { buildGPT2 } from "./gpt2.ts";
+import { buildGranite } from "./granite.ts";
 import { buildLfm2 } from "./lfm2.ts";
 import { buildLlamaLike, LLAMA_LIKE_TYPES } from "./llama-like.ts";
 import { buildOlmo2, buildOlmo3 } from "./olmo.ts";
 import { buildPhi3 } from "./phi3.ts";
+import { buildSmolLM3 } from "./smollm3.ts";
 import { buildStarcoder2 } from "./starcoder2.ts";
 
 const BUILDERS: Record<string, (config: ModelConfig) => CausalLM> = {
   ...Object.fromEntries(LLAMA_LIKE_TYPES.map((type) => [type, buildLlamaLike])),
+  ...Object.fromEntries(GEMMA_TYPES.map((type) => [type, buildGemma])),
   gpt2: buildGPT2,
   gpt_neox: buildGPTNeoX,
-  phi3: buildPhi3,
+  granite: buildGranite,
+  lfm2: buildLfm2,
   olmo2: buildOlmo2,
   olmo3: buildOlmo3,
+  phi3: buildPhi3,
+  smollm3: buildSmolLM3,
   starcoder2: buildStarcoder2,
-  lfm2: buildLfm2,
 };
 
 // Types mlx-lm runs with another type's code (its MODEL_REMAPPING), where we have that code.

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { mx } from "mlux";
-import { generateTokens } from "../../src/generate/generate.ts";
+import { generateStep } from "../../src/generate/generate.ts";
 import { loadModel } from "../../src/models/load.ts";
 import { SUPPORTED_MODEL_TYPES } from "../../src/models/registry.ts";
 import { assertClose } from "../oracle/oracle.ts";
@@ -48,11 +48,23 @@ for (const [name, entry] of Object.entries(manifest.checkpoints)) {
           const prompt = ref("tokens").tolist() as number[];
           const liveBefore = mx.liveArrays();
           const expected = ref("generated").tolist() as number[];
-          assert.deepEqual(
-            generateTokens(model, prompt, { maxTokens: expected.length }),
-            expected,
-            `prompt ${i} greedy tokens`,
-          );
+          const generated: number[] = [];
+          for (const { token, logprobs } of generateStep(model, prompt, { maxTokens: expected.length })) {
+            const step = generated.length;
+            generated.push(token);
+            // The log-probabilities each step chose from (through the KV cache), at mlx-lm's top 8.
+            mx.tidy(() =>
+              assertClose(
+                mx.take(mx.astype(logprobs, "float32"), mx.index(ref("gen_top_ids"), step), 0),
+                mx.index(ref("gen_top_logprobs"), step),
+                EXACT,
+                `prompt ${i} step ${step} log-probabilities`,
+              ),
+            );
+            logprobs.dispose();
+          }
+          assert.deepEqual(generated, expected, `prompt ${i} greedy tokens`);
+          assert.equal(mx.liveArrays(), liveBefore, "generation leaves no arrays behind");
         }
         model.dispose();
       });
