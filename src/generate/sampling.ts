@@ -65,6 +65,15 @@ export function makeSampler(options: SamplingOptions = {}): Sampler {
   if (temperature === 0) return greedy;
   const { topP: p = 0, minP: m = 0, topK: k = 0, minTokensToKeep = 1 } = options;
   if (m < 0 || m > 1) throw new RangeError(`minP must be in [0, 1], got ${m}`);
+  // With a key, each draw takes a fresh subkey (reusing one key would repeat the same draw).
+  let key = options.key ? mx.keep(mx.copy(options.key)) : undefined;
+  const nextKey = (): MxArray | undefined => {
+    if (!key) return undefined;
+    const [carry, draw] = mx.unstack(mx.random.split(key)) as [MxArray, MxArray];
+    key.dispose();
+    key = mx.keep(carry);
+    return draw;
+  };
   return (logprobs) =>
     mx.tidy(() => {
       let filtered = logprobs;
@@ -72,7 +81,8 @@ export function makeSampler(options: SamplingOptions = {}): Sampler {
       if (m !== 0) filtered = minP(filtered, m, minTokensToKeep);
       if (k > 0) filtered = topK(filtered, k);
       const scaled = mx.multiply(filtered, 1 / temperature);
-      return mx.random.categorical(scaled, options.key ? { key: options.key } : {});
+      const draw = nextKey();
+      return mx.random.categorical(scaled, draw ? { key: draw } : {});
     });
 }
 
