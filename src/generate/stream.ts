@@ -52,8 +52,8 @@ export async function* streamGenerate(
   let firstTokenAt = 0;
   let generated = 0;
   let finishReason: GenerationStats["finishReason"] = "length";
-  let emitted = "";
-  const stops = options.stop ?? [];
+  let held = ""; // text not yielded yet because it could be the start of a stop string
+  const stops = (options.stop ?? []).filter((stop) => stop.length > 0);
   for (const { token, logprobs } of generateStep(model, promptIds, stepOptions)) {
     logprobs.dispose();
     generated++;
@@ -62,26 +62,23 @@ export async function* streamGenerate(
       finishReason = "eos";
       break;
     }
-    const piece = detokenizer.add(token);
-    if (stops.length) {
-      const text = emitted + piece;
-      const hit = stops.map((s) => text.indexOf(s)).filter((i) => i >= 0);
-      if (hit.length) {
-        const cut = Math.min(...hit);
-        if (cut > emitted.length) yield { text: text.slice(emitted.length, cut), token };
-        finishReason = "stop";
-        break;
-      }
+    held += detokenizer.add(token);
+    const cut = firstStop(held, stops);
+    if (cut !== undefined) {
+      if (cut > 0) yield { text: held.slice(0, cut), token };
+      finishReason = "stop";
+      break;
     }
-    if (piece) {
-      emitted += piece;
-      yield { text: piece, token };
+    const ready = held.slice(0, held.length - stopPrefixLength(held, stops));
+    if (ready) {
+      held = held.slice(ready.length);
+      yield { text: ready, token };
       // Let the event loop breathe between tokens (a server may be streaming these).
       await new Promise((resolve) => setImmediate(resolve));
     }
   }
   if (finishReason !== "stop") {
-    const rest = detokenizer.finalize();
+    const rest = held + detokenizer.finalize();
     if (rest) yield { text: rest };
   }
   const end = performance.now();
@@ -92,4 +89,24 @@ export async function* streamGenerate(
     tokensPerSecond: generated > 1 ? (generated - 1) / ((end - firstTokenAt) / 1000) : 0,
     finishReason,
   };
+}
+
+// Where the first stop string starts in `text`, if one occurs.
+function firstStop(text: string, stops: string[]): number | undefined {
+  const hits = stops.map((stop) => text.indexOf(stop)).filter((i) => i >= 0);
+  return hits.length ? Math.min(...hits) : undefined;
+}
+
+// The length of the longest end of `text` that begins some stop string (to hold back for now).
+function stopPrefixLength(text: string, stops: string[]): number {
+  let longest = 0;
+  for (const stop of stops) {
+    for (let k = Math.min(stop.length - 1, text.length); k > longest; k--) {
+      if (text.endsWith(stop.slice(0, k))) {
+        longest = k;
+        break;
+      }
+    }
+  }
+  return longest;
 }
