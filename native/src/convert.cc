@@ -89,6 +89,11 @@ std::pair<mx::array, mx::array> OperandPair(const Napi::CallbackInfo& info, size
   return {ArrayArg(info, i), ArrayArg(info, i + 1)};
 }
 
+std::optional<mx::array> OptionalArrayArg(const Napi::CallbackInfo& info, size_t i) {
+  if (IsMissing(info, i)) return std::nullopt;
+  return ArrayArg(info, i);
+}
+
 std::vector<mx::array> ArrayListArg(const Napi::CallbackInfo& info, size_t i) {
   if (i >= info.Length() || !info[i].IsArray()) Fail(info, "expected a list of Arrays");
   auto list = info[i].As<Napi::Array>();

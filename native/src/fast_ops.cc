@@ -6,15 +6,6 @@
 
 namespace mlux {
 
-namespace {
-
-std::optional<mx::array> OptionalArrayArg(const Napi::CallbackInfo& info, size_t i) {
-  if (IsMissing(info, i)) return std::nullopt;
-  return ArrayArg(info, i);
-}
-
-}  // namespace
-
 // rmsNorm(x, weight?, eps)
 MLUX_FN("rmsNorm", RmsNorm) {
   return Wrap(info.Env(), mx::fast::rms_norm(ArrayArg(info, 0), OptionalArrayArg(info, 1),

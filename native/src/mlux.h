@@ -70,6 +70,8 @@ mx::array ArrayArg(const Napi::CallbackInfo& info, size_t i, const mx::array* li
 // A pair of operands where either may be a scalar that adopts the other's dtype.
 std::pair<mx::array, mx::array> OperandPair(const Napi::CallbackInfo& info, size_t i);
 std::vector<mx::array> ArrayListArg(const Napi::CallbackInfo& info, size_t i);
+// An array argument that may be left out (undefined or null).
+std::optional<mx::array> OptionalArrayArg(const Napi::CallbackInfo& info, size_t i);
 
 int IntArg(const Napi::CallbackInfo& info, size_t i, const char* what);
 std::optional<int> OptionalIntArg(const Napi::CallbackInfo& info, size_t i, const char* what);

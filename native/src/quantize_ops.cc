@@ -8,11 +8,6 @@ namespace mlux {
 
 namespace {
 
-std::optional<mx::array> OptionalArrayArg(const Napi::CallbackInfo& info, size_t i) {
-  if (IsMissing(info, i)) return std::nullopt;
-  return ArrayArg(info, i);
-}
-
 // MLX divides by these before checking them in some paths (SIGFPE on 0), so refuse non-positive
 // values here; MLX's own messages cover the unsupported positive ones.
 void CheckPositive(std::optional<int> value, const char* what, const char* op) {
