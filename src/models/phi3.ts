@@ -1,7 +1,7 @@
 // Phi-3 / Phi-4-mini as mlx-lm's phi3: fused qkv_proj [q | k | v] and gate_up_proj [gate | up],
 // partial_rotary_factor, rope_scaling longrope / su (SuScaledRoPE: long factors always, input scale
 // on the rotated features) or linear; RMSNorm pre-norm decoder; lm_head unless tied.
-import { KVCache } from "../generate/kv-cache.ts";
+import type { KVCache } from "../generate/kv-cache.ts";
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -11,10 +11,10 @@ import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { RMSNorm } from "../nn/layers/normalization.ts";
 import { type Offset, RoPE, RotaryEmbedding } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
-import type { CausalLM } from "./causal-lm.ts";
 import { createAttentionMask } from "./masks.ts";
 import { type AttentionMask, attend, mergeHeads, splitHeads } from "./multihead.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { StackLM } from "./stack-lm.ts";
 
 interface Phi3Spec {
   vocabSize: number;
@@ -166,34 +166,10 @@ export class Phi3Model extends Module {
   }
 }
 
-export class Phi3LM extends Module implements CausalLM {
-  model: Phi3Model;
-  lm_head?: LinearLike;
-
+/** mlx-lm's phi3 has no sanitize: the weights load as they are. */
+export class Phi3LM extends StackLM<Phi3Model> {
   constructor(spec: Phi3Spec) {
-    super();
-    this.model = new Phi3Model(spec);
-    if (!spec.tieWordEmbeddings) this.lm_head = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
-  }
-
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
-    return mx.tidy(() => {
-      const hidden = this.model.call(inputs, cache);
-      return this.lm_head ? this.lm_head.call(hidden) : this.model.embed_tokens.asLinear(hidden);
-    });
-  }
-
-  get layers(): Phi3Block[] {
-    return this.model.layers;
-  }
-
-  makeCache(): KVCache[] {
-    return this.model.layers.map(() => new KVCache());
-  }
-
-  /** mlx-lm's phi3 has no sanitize: the weights load as they are. */
-  sanitize(weights: Map<string, MxArray>): Map<string, MxArray> {
-    return weights;
+    super(new Phi3Model(spec), spec);
   }
 }
 

@@ -1,22 +1,21 @@
 // StarCoder2 as mlx-lm's starcoder2: biases everywhere, LayerNorm (norm_epsilon), exact-gelu
 // c_fc / c_proj MLP, GQA attention with plain RoPE (the shared attention, with biases); lm_head
 // unless tied. sliding_window is not read by mlx-lm, so every layer attends to every position.
-import { KVCache } from "../generate/kv-cache.ts";
+import type { KVCache } from "../generate/kv-cache.ts";
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { gelu } from "../nn/layers/activations.ts";
 import { Embedding, type EmbeddingLike } from "../nn/layers/embedding.ts";
-import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { LayerNorm } from "../nn/layers/normalization.ts";
 import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
-import type { CausalLM } from "./causal-lm.ts";
 import { FcMLP } from "./fc-mlp.ts";
 import { createAttentionMask } from "./masks.ts";
 import type { AttentionMask } from "./multihead.ts";
 import { Attention, type AttentionSpec } from "./shared/attention.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { StackLM } from "./stack-lm.ts";
 
 interface Starcoder2Spec {
   vocabSize: number;
@@ -74,34 +73,10 @@ export class Starcoder2Model extends Module {
   }
 }
 
-export class Starcoder2LM extends Module implements CausalLM {
-  model: Starcoder2Model;
-  lm_head?: LinearLike;
-
+/** mlx-lm's starcoder2 has no sanitize: the weights load as they are. */
+export class Starcoder2LM extends StackLM<Starcoder2Model> {
   constructor(spec: Starcoder2Spec) {
-    super();
-    this.model = new Starcoder2Model(spec);
-    if (!spec.tieWordEmbeddings) this.lm_head = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
-  }
-
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
-    return mx.tidy(() => {
-      const hidden = this.model.call(inputs, cache);
-      return this.lm_head ? this.lm_head.call(hidden) : this.model.embed_tokens.asLinear(hidden);
-    });
-  }
-
-  get layers(): Starcoder2Block[] {
-    return this.model.layers;
-  }
-
-  makeCache(): KVCache[] {
-    return this.model.layers.map(() => new KVCache());
-  }
-
-  /** mlx-lm's starcoder2 has no sanitize: the weights load as they are. */
-  sanitize(weights: Map<string, MxArray>): Map<string, MxArray> {
-    return weights;
+    super(new Starcoder2Model(spec), spec);
   }
 }
 
