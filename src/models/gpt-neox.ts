@@ -13,8 +13,8 @@ import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
 import type { CausalLM } from "./causal-lm.ts";
 import { createAttentionMask } from "./masks.ts";
-import { type AttentionMask, attend, mergeHeads } from "./multihead.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
 
 interface GPTNeoXSpec {
   vocabSize: number;
@@ -27,7 +27,7 @@ interface GPTNeoXSpec {
   parallelResidual: boolean;
 }
 
-export class GPTNeoXAttention extends Module {
+export class GPTNeoXAttention extends MultiHeadAttention {
   query_key_value: LinearLike;
   dense: LinearLike;
   rope: RoPE;
@@ -53,8 +53,8 @@ export class GPTNeoXAttention extends Module {
       const [batch, length] = x.shape as [number, number];
       const qkv = mx.reshape(this.query_key_value.call(x), [batch, length, this._heads, 3 * this._headDim]);
       const [q, k, v] = mx.split(qkv, 3, -1).map((a) => mx.transpose(a, [0, 2, 1, 3])) as [MxArray, MxArray, MxArray];
-      const out = attend(q, k, v, { scale: this._scale, mask, cache, rope: this.rope });
-      return this.dense.call(mergeHeads(out));
+      const out = this.attend(q, k, v, { scale: this._scale, mask, cache, rope: this.rope });
+      return this.project(out, this.dense);
     });
   }
 }

@@ -12,8 +12,8 @@ import { Module } from "../nn/module.ts";
 import type { CausalLM } from "./causal-lm.ts";
 import { FcMLP } from "./fc-mlp.ts";
 import { createAttentionMask } from "./masks.ts";
-import { type AttentionMask, attend, mergeHeads, splitHeads } from "./multihead.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
 
 interface GPT2Spec {
   vocabSize: number;
@@ -24,7 +24,7 @@ interface GPT2Spec {
   eps: number;
 }
 
-export class GPT2Attention extends Module {
+export class GPT2Attention extends MultiHeadAttention {
   c_attn: LinearLike;
   c_proj: LinearLike;
   readonly _heads: number;
@@ -43,8 +43,8 @@ export class GPT2Attention extends Module {
     return mx.tidy(() => {
       const [q, k, v] = mx.split(this.c_attn.call(x), 3, -1) as [MxArray, MxArray, MxArray];
       const heads = (a: MxArray) => splitHeads(a, this._heads);
-      const out = attend(heads(q), heads(k), heads(v), { scale: this._scale, mask, cache });
-      return this.c_proj.call(mergeHeads(out));
+      const out = this.attend(heads(q), heads(k), heads(v), { scale: this._scale, mask, cache });
+      return this.project(out, this.c_proj);
     });
   }
 }

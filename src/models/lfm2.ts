@@ -17,8 +17,8 @@ import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
 import type { CausalLM, LayerCache } from "./causal-lm.ts";
 import { createAttentionMask } from "./masks.ts";
-import { type AttentionMask, attend, mergeHeads } from "./multihead.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
 
 interface Lfm2Spec {
   vocabSize: number;
@@ -35,7 +35,7 @@ interface Lfm2Spec {
   attentionLayers: Set<number>;
 }
 
-export class Lfm2Attention extends Module {
+export class Lfm2Attention extends MultiHeadAttention {
   q_layernorm: RMSNorm;
   k_layernorm: RMSNorm;
   q_proj: LinearLike;
@@ -73,8 +73,8 @@ export class Lfm2Attention extends Module {
       const queries = heads(this.q_proj.call(x), this._heads, this.q_layernorm);
       const keys = heads(this.k_proj.call(x), this._kvHeads, this.k_layernorm);
       const values = heads(this.v_proj.call(x), this._kvHeads);
-      const out = attend(queries, keys, values, { scale: this._scale, mask, cache, rope: this.rope });
-      return this.out_proj.call(mergeHeads(out));
+      const out = this.attend(queries, keys, values, { scale: this._scale, mask, cache, rope: this.rope });
+      return this.project(out, this.out_proj);
     });
   }
 }

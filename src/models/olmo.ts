@@ -15,9 +15,9 @@ import { initializeRope, RoPE, type RotaryEmbedding } from "../nn/layers/rope.ts
 import { Module } from "../nn/module.ts";
 import type { CausalLM } from "./causal-lm.ts";
 import { createAttentionMask } from "./masks.ts";
-import { type AttentionMask, attend, mergeHeads, splitHeads } from "./multihead.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { GatedMLP } from "./shared/mlp.ts";
+import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
 
 interface OlmoSpec {
   vocabSize: number;
@@ -36,7 +36,7 @@ interface OlmoSpec {
   rope: (layer: number) => RotaryEmbedding;
 }
 
-export class OlmoAttention extends Module {
+export class OlmoAttention extends MultiHeadAttention {
   q_proj: LinearLike;
   k_proj: LinearLike;
   v_proj: LinearLike;
@@ -68,8 +68,8 @@ export class OlmoAttention extends Module {
       const queries = splitHeads(this.q_norm.call(this.q_proj.call(x)), this._heads);
       const keys = splitHeads(this.k_norm.call(this.k_proj.call(x)), this._kvHeads);
       const values = splitHeads(this.v_proj.call(x), this._kvHeads);
-      const out = attend(queries, keys, values, { scale: this._scale, mask, cache, rope: this.rope });
-      return this.o_proj.call(mergeHeads(out));
+      const out = this.attend(queries, keys, values, { scale: this._scale, mask, cache, rope: this.rope });
+      return this.project(out, this.o_proj);
     });
   }
 }

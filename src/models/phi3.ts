@@ -12,8 +12,8 @@ import { RMSNorm } from "../nn/layers/normalization.ts";
 import { type Offset, RoPE, RotaryEmbedding } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
 import { createAttentionMask } from "./masks.ts";
-import { type AttentionMask, attend, mergeHeads, splitHeads } from "./multihead.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
 import { StackLM } from "./stack-lm.ts";
 
 interface Phi3Spec {
@@ -66,7 +66,7 @@ export class SuScaledRoPE extends RotaryEmbedding {
   }
 }
 
-export class Phi3Attention extends Module {
+export class Phi3Attention extends MultiHeadAttention {
   qkv_proj: LinearLike;
   o_proj: LinearLike;
   rope: RotaryEmbedding;
@@ -91,13 +91,13 @@ export class Phi3Attention extends Module {
     return mx.tidy(() => {
       const queryWidth = this._heads * this._headDim;
       const [q, k, v] = mx.split(this.qkv_proj.call(x), [queryWidth, queryWidth + this._kvHeads * this._headDim], -1);
-      const out = attend(
+      const out = this.attend(
         splitHeads(q as MxArray, this._heads),
         splitHeads(k as MxArray, this._kvHeads),
         splitHeads(v as MxArray, this._kvHeads),
         { scale: this._scale, mask, cache, rope: this.rope },
       );
-      return this.o_proj.call(mergeHeads(out));
+      return this.project(out, this.o_proj);
     });
   }
 }

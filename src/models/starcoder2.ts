@@ -12,9 +12,9 @@ import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
 import { FcMLP } from "./fc-mlp.ts";
 import { createAttentionMask } from "./masks.ts";
-import type { AttentionMask } from "./multihead.ts";
 import { Attention, type AttentionSpec } from "./shared/attention.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import type { AttentionMask } from "./shared/multihead.ts";
 import { StackLM } from "./stack-lm.ts";
 
 interface Starcoder2Spec {

@@ -7,12 +7,23 @@ import { isFloating } from "../mx/dtype.ts";
 import { nearestNames } from "./nearest.ts";
 
 /**
+ * What the hooks layer attaches to a module: call() hands it the inputs and the module's own
+ * computation, and returns what it returns. Modules without one run forward() directly.
+ */
+export interface CallInterceptor {
+  intercept(module: Module, args: unknown[], forward: (args: unknown[]) => unknown): unknown;
+}
+
+/**
  * Children and parameters are found from a module's own properties, as in MLX's Python Module:
  * a Module is a child, an Array is a parameter, a plain list of Modules is a numbered list of
  * children (`layers.0`, `layers.1` ...). Properties whose names start with "_" are neither
  * (buffers such as RoPE frequencies live there).
  */
 export abstract class Module {
+  /** Set by the hooks layer while hooks are attached to this module (src/hooks). */
+  _interceptor?: CallInterceptor;
+
   /** The computation of this module; parents run children through call(), not forward(). */
   // biome-ignore lint/suspicious/noExplicitAny: each module narrows its own signature.
   forward(..._args: any[]): unknown {
@@ -24,22 +35,30 @@ export abstract class Module {
    * see and change what flows (the same path-addressed points as mlx-lm's module tree).
    */
   call<M extends Module>(this: M, ...args: Parameters<M["forward"]>): ReturnType<M["forward"]> {
-    return this.forward(...args) as ReturnType<M["forward"]>;
+    const interceptor = this._interceptor;
+    if (interceptor === undefined) return this.forward(...args) as ReturnType<M["forward"]>;
+    return interceptor.intercept(this, args, (a) => this.forward(...a)) as ReturnType<M["forward"]>;
   }
 
-  /** Own children in declaration order: [name, child]. */
+  /** Whether hooks are attached here (modules skip work only a hook would see, e.g. per-head results). */
+  get hooked(): boolean {
+    return this._interceptor !== undefined;
+  }
+
+  /** Own children in declaration order, hook points (HookPoint children, `hook_*`) last: [name, child]. */
   children(): [string, Module][] {
-    const out: [string, Module][] = [];
+    const modules: [string, Module][] = [];
+    const hookPoints: [string, Module][] = [];
     for (const [key, value] of Object.entries(this)) {
       if (key.startsWith("_")) continue;
-      if (value instanceof Module) out.push([key, value]);
+      if (value instanceof Module) (key.startsWith("hook_") ? hookPoints : modules).push([key, value]);
       else if (Array.isArray(value)) {
         value.forEach((item, i) => {
-          if (item instanceof Module) out.push([`${key}.${i}`, item]);
+          if (item instanceof Module) modules.push([`${key}.${i}`, item]);
         });
       }
     }
-    return out;
+    return [...modules, ...hookPoints];
   }
 
   /** Every module in the tree (this one first, path ""), depth-first in declaration order. */

@@ -7,7 +7,8 @@ import * as mx from "../../mx/index.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
 import { RMSNorm } from "../../nn/layers/normalization.ts";
 import type { RotaryEmbedding } from "../../nn/layers/rope.ts";
-import { Module } from "../../nn/module.ts";
+import type { Module } from "../../nn/module.ts";
+import { type AttentionMask, MultiHeadAttention } from "./multihead.ts";
 
 /** A normalization layer: one array in, one out. */
 export type NormLayer = Module & { forward(x: MxArray): MxArray };
@@ -35,23 +36,13 @@ export interface AttentionSpec {
   scale?: number;
   /**
    * Scores soft-capped as tanh(s / cap) * cap (Gemma 2's attn_logit_softcapping): attention is then
-   * written out (q * scale @ kᵀ, cap, boolean mask to the dtype's lowest value, precise softmax).
+   * written out (see MultiHeadAttention).
    */
   logitSoftcap?: number;
   rope: RotaryEmbedding;
 }
 
-export type AttentionMask = MxArray | "causal" | null;
-
-// The lowest finite value of each float dtype (mx.finfo(dtype).min).
-const LOWEST: Record<string, number> = {
-  float32: -3.4028234663852886e38,
-  bfloat16: -3.3895313892515355e38,
-  float16: -65504,
-  float64: -Number.MAX_VALUE,
-};
-
-export class Attention extends Module {
+export class Attention extends MultiHeadAttention {
   q_proj: LinearLike;
   k_proj: LinearLike;
   v_proj: LinearLike;
@@ -91,51 +82,17 @@ export class Attention extends Module {
         }
         return mx.transpose(norm ? norm.call(split) : split, [0, 2, 1, 3]);
       };
-      let queries = heads(this.q_proj.call(x), this._spec.heads, this.q_norm);
-      let keys = heads(this.k_proj.call(x), this._spec.kvHeads, this.k_norm);
-      let values = heads(this.v_proj.call(x), this._spec.kvHeads);
-      const offset = cache?.offset ?? 0;
-      queries = this.rope.call(queries, offset);
-      keys = this.rope.call(keys, offset);
-      if (cache) [keys, values] = cache.updateAndFetch(keys, values);
-      const attended =
-        this._spec.logitSoftcap === undefined
-          ? mx.fast.scaledDotProductAttention(queries, keys, values, { scale: this._scale, mask })
-          : this.#softcapped(queries, keys, values, mask, this._spec.logitSoftcap);
-      return this.o_proj.call(mx.reshape(mx.transpose(attended, [0, 2, 1, 3]), [batch, length, -1]));
+      const queries = heads(this.q_proj.call(x), this._spec.heads, this.q_norm);
+      const keys = heads(this.k_proj.call(x), this._spec.kvHeads, this.k_norm);
+      const values = heads(this.v_proj.call(x), this._spec.kvHeads);
+      const attended = this.attend(queries, keys, values, {
+        scale: this._scale,
+        mask,
+        cache,
+        rope: this.rope,
+        softcap: this._spec.logitSoftcap,
+      });
+      return this.project(attended, this.o_proj);
     });
-  }
-
-  // Attention written out with soft-capped scores, in Gemma 2's order of operations.
-  #softcapped(queries: MxArray, keys: MxArray, values: MxArray, mask: AttentionMask, cap: number): MxArray {
-    const [batch, heads, length, headDim] = queries.shape as [number, number, number, number];
-    const kvHeads = this._spec.kvHeads;
-    const repeats = heads / kvHeads;
-    let q = mx.multiply(queries, this._scale);
-    let k = keys;
-    let v = values;
-    if (repeats > 1) {
-      q = mx.reshape(q, [batch, kvHeads, repeats, length, headDim]);
-      k = mx.expandDims(k, 2);
-      v = mx.expandDims(v, 2);
-    }
-    let scores = mx.matmul(q, mx.swapaxes(k, -1, -2));
-    scores = mx.multiply(mx.tanh(mx.divide(scores, cap)), cap);
-    if (mask === "causal") {
-      throw new Error("soft-capped attention needs an explicit mask array, not the fused kernel's causal mask");
-    }
-    if (mask !== null) {
-      if (mask.dtype === "bool") {
-        const lowest = LOWEST[scores.dtype];
-        if (lowest === undefined) throw new Error(`soft-capped attention: scores of dtype ${scores.dtype}`);
-        scores = mx.where(mask, scores, mx.array(lowest, scores.dtype));
-      } else {
-        scores = mx.add(scores, mask);
-      }
-    }
-    scores = mx.softmax(scores, { axis: -1, precise: true });
-    let out = mx.matmul(scores, v);
-    if (repeats > 1) out = mx.reshape(out, [batch, heads, length, headDim]);
-    return out;
   }
 }

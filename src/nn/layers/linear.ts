@@ -1,5 +1,6 @@
 // Linear layers: plain and quantized, with mlx.nn's parameter names and math.
 import type { MxArray } from "../../mx/array.ts";
+import type { DType } from "../../mx/dtype.ts";
 import * as mx from "../../mx/index.ts";
 import { Module } from "../module.ts";
 
@@ -19,6 +20,11 @@ export class Linear extends Module {
       const wt = mx.transpose(this.weight);
       return this.bias ? mx.addmm(this.bias, x, wt) : mx.matmul(x, wt);
     });
+  }
+
+  /** The weight [outputDims, inputDims] as a new Array in `dtype` (the caller owns it). */
+  denseWeight(dtype: DType = this.weight.dtype): MxArray {
+    return mx.astype(this.weight, dtype);
   }
 
   toQuantized(spec: QuantizationSpec): QuantizedLinear {
@@ -71,6 +77,11 @@ export class QuantizedLinear extends Module {
       });
       return this.bias ? mx.add(y, this.bias) : y;
     });
+  }
+
+  /** The weight [outputDims, inputDims] dequantized to `dtype` (the caller owns it). */
+  denseWeight(dtype: DType): MxArray {
+    return mx.dequantize(this.weight, this.scales, this.biases ?? null, { ...this._spec, dtype });
   }
 }
 
