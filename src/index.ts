@@ -1,6 +1,19 @@
 // mlux: look inside language models and intervene in them, on MLX.
 export { type GeneratedToken, type GenerateStepOptions, generateStep, generateTokens } from "./generate/generate.ts";
 export { makeSampler, repetitionPenalty, type Sampler, type SamplingOptions } from "./generate/sampling.ts";
+export { ActivationCache } from "./hooks/activation-cache.ts";
+export { type Hook, type HookContext, HookError, type PreHook } from "./hooks/hook-types.ts";
+export {
+  type CacheOptions,
+  type HookedGenerateOptions,
+  HookedModel,
+  type HookOptions,
+  type ModelInput,
+  type TokenOptions,
+} from "./hooks/hooked-model.ts";
+export type { HookHandle } from "./hooks/registry.ts";
+export type { HookSelector } from "./hooks/select.ts";
+export { LAYER_NAMES, MODEL_NAMES, type StandardName, StandardNames } from "./hooks/standard-names.ts";
 export { type ResolveOptions, resolveModelPath } from "./load/resolve.ts";
 export { type LoadedModel, loadModel } from "./models/load.ts";
 export { SUPPORTED_MODEL_TYPES } from "./models/registry.ts";

@@ -15,6 +15,7 @@ import type { CausalLM } from "./causal-lm.ts";
 import { createAttentionMask } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
+import { ResidualBlock } from "./shared/residual-block.ts";
 
 interface GPTNeoXSpec {
   vocabSize: number;
@@ -74,7 +75,7 @@ export class GPTNeoXMLP extends Module {
   }
 }
 
-export class GPTNeoXBlock extends Module {
+export class GPTNeoXBlock extends ResidualBlock {
   attention: GPTNeoXAttention;
   mlp: GPTNeoXMLP;
   input_layernorm: LayerNorm;
@@ -88,6 +89,7 @@ export class GPTNeoXBlock extends Module {
     this.input_layernorm = new LayerNorm(spec.hiddenSize, { eps: spec.eps });
     this.post_attention_layernorm = new LayerNorm(spec.hiddenSize, { eps: spec.eps });
     this._parallelResidual = spec.parallelResidual;
+    if (spec.parallelResidual) this.hook_resid_mid = undefined;
   }
 
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
@@ -96,10 +98,10 @@ export class GPTNeoXBlock extends Module {
       if (this._parallelResidual) {
         // (attn + ffn) + x, in mlx-lm's order of additions.
         const ffn = this.mlp.call(this.post_attention_layernorm.call(x));
-        return mx.add(mx.add(attn, ffn), x);
+        return mx.add(mx.add(this.hook_attn_out.call(attn), this.hook_mlp_out.call(ffn)), x);
       }
-      const h = mx.add(x, attn);
-      return mx.add(h, this.mlp.call(this.post_attention_layernorm.call(h)));
+      const h = this.addAttention(x, attn);
+      return this.addMlp(h, this.mlp.call(this.post_attention_layernorm.call(h)));
     });
   }
 }

@@ -14,6 +14,7 @@ import { FcMLP } from "./fc-mlp.ts";
 import { createAttentionMask } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
+import { ResidualBlock } from "./shared/residual-block.ts";
 
 interface GPT2Spec {
   vocabSize: number;
@@ -49,7 +50,7 @@ export class GPT2Attention extends MultiHeadAttention {
   }
 }
 
-export class GPT2Block extends Module {
+export class GPT2Block extends ResidualBlock {
   attn: GPT2Attention;
   mlp: FcMLP;
   ln_1: LayerNorm;
@@ -65,8 +66,8 @@ export class GPT2Block extends Module {
 
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
-      const h = mx.add(x, this.attn.call(this.ln_1.call(x), mask, cache));
-      return mx.add(h, this.mlp.call(this.ln_2.call(h)));
+      const h = this.addAttention(x, this.attn.call(this.ln_1.call(x), mask, cache));
+      return this.addMlp(h, this.mlp.call(this.ln_2.call(h)));
     });
   }
 }

@@ -19,6 +19,7 @@ import type { CausalLM, LayerCache } from "./causal-lm.ts";
 import { createAttentionMask } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
+import { ResidualBlock } from "./shared/residual-block.ts";
 
 interface Lfm2Spec {
   vocabSize: number;
@@ -133,7 +134,7 @@ export class Lfm2MLP extends Module {
   }
 }
 
-export class Lfm2Layer extends Module {
+export class Lfm2Layer extends ResidualBlock {
   self_attn?: Lfm2Attention;
   conv?: ShortConv;
   feed_forward: Lfm2MLP;
@@ -159,8 +160,8 @@ export class Lfm2Layer extends Module {
       const r = this.self_attn
         ? this.self_attn.call(normed, mask, cache as KVCache | undefined)
         : (this.conv as ShortConv).call(normed, cache as ArraysCache | undefined);
-      const h = mx.add(x, r);
-      return mx.add(h, this.feed_forward.call(this.ffn_norm.call(h)));
+      const h = this.addAttention(x, r);
+      return this.addMlp(h, this.feed_forward.call(this.ffn_norm.call(h)));
     });
   }
 }

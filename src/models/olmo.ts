@@ -18,6 +18,7 @@ import { createAttentionMask } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { GatedMLP } from "./shared/mlp.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
+import { ResidualBlock } from "./shared/residual-block.ts";
 
 interface OlmoSpec {
   vocabSize: number;
@@ -74,7 +75,7 @@ export class OlmoAttention extends MultiHeadAttention {
   }
 }
 
-export class OlmoBlock extends Module {
+export class OlmoBlock extends ResidualBlock {
   self_attn: OlmoAttention;
   mlp: GatedMLP;
   post_attention_layernorm: RMSNorm;
@@ -90,8 +91,8 @@ export class OlmoBlock extends Module {
 
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
-      const h = mx.add(x, this.post_attention_layernorm.call(this.self_attn.call(x, mask, cache)));
-      return mx.add(h, this.post_feedforward_layernorm.call(this.mlp.call(h)));
+      const h = this.addAttention(x, this.post_attention_layernorm.call(this.self_attn.call(x, mask, cache)));
+      return this.addMlp(h, this.post_feedforward_layernorm.call(this.mlp.call(h)));
     });
   }
 }

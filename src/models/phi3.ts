@@ -1,6 +1,7 @@
 // Phi-3 / Phi-4-mini as mlx-lm's phi3: fused qkv_proj [q | k | v] and gate_up_proj [gate | up],
 // partial_rotary_factor, rope_scaling longrope / su (SuScaledRoPE: long factors always, input scale
 // on the rotated features) or linear; RMSNorm pre-norm decoder; lm_head unless tied.
+
 import type { KVCache } from "../generate/kv-cache.ts";
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
@@ -14,6 +15,7 @@ import { Module } from "../nn/module.ts";
 import { createAttentionMask } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
+import { ResidualBlock } from "./shared/residual-block.ts";
 import { StackLM } from "./stack-lm.ts";
 
 interface Phi3Spec {
@@ -120,7 +122,7 @@ export class Phi3MLP extends Module {
   }
 }
 
-export class Phi3Block extends Module {
+export class Phi3Block extends ResidualBlock {
   self_attn: Phi3Attention;
   mlp: Phi3MLP;
   input_layernorm: RMSNorm;
@@ -136,8 +138,8 @@ export class Phi3Block extends Module {
 
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
-      const h = mx.add(x, this.self_attn.call(this.input_layernorm.call(x), mask, cache));
-      return mx.add(h, this.mlp.call(this.post_attention_layernorm.call(h)));
+      const h = this.addAttention(x, this.self_attn.call(this.input_layernorm.call(x), mask, cache));
+      return this.addMlp(h, this.mlp.call(this.post_attention_layernorm.call(h)));
     });
   }
 }

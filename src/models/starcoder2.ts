@@ -1,6 +1,7 @@
 // StarCoder2 as mlx-lm's starcoder2: biases everywhere, LayerNorm (norm_epsilon), exact-gelu
 // c_fc / c_proj MLP, GQA attention with plain RoPE (the shared attention, with biases); lm_head
 // unless tied. sliding_window is not read by mlx-lm, so every layer attends to every position.
+
 import type { KVCache } from "../generate/kv-cache.ts";
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
@@ -15,6 +16,7 @@ import { createAttentionMask } from "./masks.ts";
 import { Attention, type AttentionSpec } from "./shared/attention.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import type { AttentionMask } from "./shared/multihead.ts";
+import { ResidualBlock } from "./shared/residual-block.ts";
 import { StackLM } from "./stack-lm.ts";
 
 interface Starcoder2Spec {
@@ -27,7 +29,7 @@ interface Starcoder2Spec {
   attention: () => AttentionSpec;
 }
 
-export class Starcoder2Block extends Module {
+export class Starcoder2Block extends ResidualBlock {
   self_attn: Attention;
   mlp: FcMLP;
   input_layernorm: LayerNorm;
@@ -43,8 +45,8 @@ export class Starcoder2Block extends Module {
 
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
-      const h = mx.add(x, this.self_attn.call(this.input_layernorm.call(x), mask, cache));
-      return mx.add(h, this.mlp.call(this.post_attention_layernorm.call(h)));
+      const h = this.addAttention(x, this.self_attn.call(this.input_layernorm.call(x), mask, cache));
+      return this.addMlp(h, this.mlp.call(this.post_attention_layernorm.call(h)));
     });
   }
 }

@@ -12,6 +12,7 @@ import { Module } from "../../nn/module.ts";
 import { createAttentionMask } from "../masks.ts";
 import { Attention, type AttentionSpec, type NormFactory, type NormLayer, rmsNorm } from "./attention.ts";
 import { type Activation, GatedMLP } from "./mlp.ts";
+import { ResidualBlock } from "./residual-block.ts";
 
 export interface DecoderSpec {
   vocabSize: number;
@@ -50,7 +51,7 @@ export interface DecoderSpec {
 
 const FLOAT16_MAX = 65504;
 
-export class DecoderLayer extends Module {
+export class DecoderLayer extends ResidualBlock {
   self_attn: Attention;
   mlp: GatedMLP;
   input_layernorm: NormLayer;
@@ -77,18 +78,31 @@ export class DecoderLayer extends Module {
     return mx.tidy(() => {
       const r = this.self_attn.call(this.input_layernorm.call(x), mask, cache);
       if (this.pre_feedforward_layernorm && this.post_feedforward_layernorm) {
-        const h = this.#residual(x, this.post_attention_layernorm.call(r));
+        const h = this.addAttention(x, this.post_attention_layernorm.call(r));
         const m = this.mlp.call(this.pre_feedforward_layernorm.call(h));
-        return this.#residual(h, this.post_feedforward_layernorm.call(m));
+        return this.addMlp(h, this.post_feedforward_layernorm.call(m));
       }
-      const h = this.#residual(x, r);
-      return this.#residual(h, this.mlp.call(this.post_attention_layernorm.call(h)));
+      const h = this.addAttention(x, r);
+      return this.addMlp(h, this.mlp.call(this.post_attention_layernorm.call(h)));
     });
   }
 
-  #residual(x: MxArray, branch: MxArray): MxArray {
+  protected override addAttention(x: MxArray, branch: MxArray): MxArray {
+    const sum = this.#residual(x, this.hook_attn_out.call(this.#scaled(branch)));
+    return this.hook_resid_mid ? this.hook_resid_mid.call(sum) : sum;
+  }
+
+  protected override addMlp(h: MxArray, branch: MxArray): MxArray {
+    return this.#residual(h, this.hook_mlp_out.call(this.#scaled(branch)));
+  }
+
+  // Granite's residual_multiplier scales each branch before it joins the stream.
+  #scaled(branch: MxArray): MxArray {
     const multiplier = this._spec.residualMultiplier;
-    const r = multiplier === undefined ? branch : mx.multiply(branch, multiplier);
+    return multiplier === undefined ? branch : mx.multiply(branch, multiplier);
+  }
+
+  #residual(x: MxArray, r: MxArray): MxArray {
     if (this._spec.clipFloat16Residual && x.dtype === "float16") {
       const sum = mx.add(mx.astype(x, "float32"), mx.astype(r, "float32"));
       return mx.astype(mx.clip(sum, -FLOAT16_MAX, FLOAT16_MAX), "float16");

@@ -1,0 +1,416 @@
+// HookedModel: a loaded model plus its tokenizer, with hooks on any module path or standard name,
+// activation caching and the model's real attention patterns. The model's own forward pass runs
+// unchanged; hooks see and change what flows through Module.call.
+import { type GeneratedToken, type GenerateStepOptions, generateStep } from "../generate/generate.ts";
+import type { ResolveOptions } from "../load/resolve.ts";
+import { Tokenizer } from "../load/tokenizer.ts";
+import type { CausalLM } from "../models/causal-lm.ts";
+import { type LoadedModel, loadModel } from "../models/load.ts";
+import { MxArray } from "../mx/array.ts";
+import * as mx from "../mx/index.ts";
+import { ActivationCache } from "./activation-cache.ts";
+import type { Hook, PreHook } from "./hook-types.ts";
+import { type HookHandle, HookRegistry } from "./registry.ts";
+import { type HookSelector, type SelectedTarget, TargetResolver } from "./select.ts";
+import { StandardNames } from "./standard-names.ts";
+
+/** Text, a batch of texts, token ids [L] or [B][L], or an int Array [B, L]. */
+export type ModelInput = string | readonly string[] | readonly number[] | readonly (readonly number[])[] | MxArray;
+
+export interface TokenOptions {
+  /**
+   * Prepend the tokenizer's BOS token (default: as the tokenizer's post-processor does, i.e. as
+   * mlx-lm encodes). A text that already starts with BOS never gets a second one.
+   */
+  prependBos?: boolean;
+}
+
+export interface HookOptions extends TokenOptions {
+  /** [selector, hook] pairs on outputs: every target the selector names gets the hook. */
+  hooks?: readonly (readonly [HookSelector, Hook])[];
+  /** [selector, pre-hook] pairs on inputs. */
+  preHooks?: readonly (readonly [HookSelector, PreHook])[];
+}
+
+export interface CacheOptions extends HookOptions {
+  /** What to record (default: every standard name of every layer, plus embed and ln_final). */
+  names?: HookSelector | readonly HookSelector[];
+}
+
+export interface HookedGenerateOptions extends GenerateStepOptions, HookOptions {
+  /** Record these activations at every step (prefill included); each step's cache goes with its token. */
+  capture?: HookSelector | readonly HookSelector[];
+}
+
+export interface HookedToken extends GeneratedToken {
+  /** The activations of the forward pass that produced this token, when `capture` was given. */
+  cache?: ActivationCache;
+}
+
+export class HookedModel {
+  readonly model: CausalLM;
+  readonly tokenizer: Tokenizer | undefined;
+  /** The model's layout in standard names (`resid_post.3` → `model.layers.3`). */
+  readonly names: StandardNames;
+  readonly #registry = new HookRegistry();
+  readonly #targets: TargetResolver;
+
+  constructor(model: CausalLM, tokenizer?: Tokenizer) {
+    this.model = model;
+    this.tokenizer = tokenizer;
+    this.names = new StandardNames(model);
+    this.#targets = new TargetResolver(model, this.names);
+    checkNoSharedModules(model);
+  }
+
+  /** Loads a checkpoint (a folder or a Hub repo id) and its tokenizer. */
+  static async fromPretrained(pathOrRepoId: string, options: ResolveOptions = {}): Promise<HookedModel> {
+    return HookedModel.fromLoaded(await loadModel(pathOrRepoId, options));
+  }
+
+  /** Wraps a model loadModel() returned, with the tokenizer of its folder when it has one. */
+  static fromLoaded(loaded: LoadedModel): HookedModel {
+    let tokenizer: Tokenizer | undefined;
+    try {
+      tokenizer = Tokenizer.fromFolder(loaded.path);
+    } catch {
+      tokenizer = undefined; // token ids still work; text input will say a tokenizer is needed
+    }
+    return new HookedModel(loaded.model, tokenizer);
+  }
+
+  /** Every hookable path: modules and the hook points inside them. */
+  paths(): string[] {
+    return this.#targets.paths();
+  }
+
+  /** Every standard key this model has (`embed`, `resid_pre.0`, `pattern.0` ...). */
+  standardKeys(): string[] {
+    return this.names.keys();
+  }
+
+  get layers(): number {
+    return this.names.layers;
+  }
+
+  // ---- tokens ----
+
+  /** Token ids [B][L] of the input (texts are encoded; ids pass through). */
+  toTokens(input: ModelInput, options: TokenOptions = {}): number[][] {
+    if (input instanceof MxArray) {
+      if (input.ndim !== 2) throw new Error(`token Arrays must be [batch, positions], got shape [${input.shape}]`);
+      return input.tolist() as number[][];
+    }
+    if (typeof input === "string") return [this.#encode(input, options)];
+    if (!Array.isArray(input) || input.length === 0) {
+      throw new Error("input must be a text, a list of texts, or token ids ([L] or [B][L]), and not empty");
+    }
+    if (input.every((x) => typeof x === "string")) return input.map((text) => this.#encode(text as string, options));
+    if (input.every((x) => typeof x === "number")) return [checkIds(input as number[])];
+    if (input.every((x) => Array.isArray(x))) return (input as number[][]).map(checkIds);
+    throw new Error("input must be a text, a list of texts, or token ids ([L] or [B][L]); this one mixes kinds");
+  }
+
+  /** Each token of a text as its own string (the first prompt of a batch). */
+  toStrTokens(input: ModelInput, options: TokenOptions = {}): string[] {
+    const tokenizer = this.#needTokenizer();
+    const ids = this.toTokens(input, options)[0] as number[];
+    return ids.map((id) => tokenizer.decode([id]));
+  }
+
+  /** The text of token ids. */
+  toString(ids: readonly number[]): string {
+    return this.#needTokenizer().decode(ids);
+  }
+
+  /**
+   * The position of `token` (a string that is one token, or an id) in the input; the first
+   * occurrence unless `occurrence` says which (negative counts from the end).
+   */
+  tokenPosition(
+    token: string | number,
+    input: ModelInput,
+    options: TokenOptions & { occurrence?: number } = {},
+  ): number {
+    const ids = this.toTokens(input, options)[0] as number[];
+    let id: number;
+    if (typeof token === "number") id = token;
+    else {
+      const encoded = this.#needTokenizer().encode(token, { addSpecialTokens: false });
+      if (encoded.length !== 1) {
+        throw new Error(
+          `"${token}" is ${encoded.length} tokens (${encoded.join(", ")}); tokenPosition needs one token`,
+        );
+      }
+      id = encoded[0] as number;
+    }
+    const positions = ids.flatMap((x, i) => (x === id ? [i] : []));
+    const occurrence = options.occurrence ?? 0;
+    const at = positions[occurrence < 0 ? positions.length + occurrence : occurrence];
+    if (at === undefined) {
+      throw new Error(
+        `token ${JSON.stringify(token)} occurs ${positions.length} time(s) in the input, not at occurrence ${occurrence}`,
+      );
+    }
+    return at;
+  }
+
+  // ---- running ----
+
+  /** Logits [B, L, vocab] of the input, with any scoped hooks that are on. */
+  forward(input: ModelInput, options: TokenOptions = {}): MxArray {
+    const tokens = this.toTokens(input, options);
+    return this.#run(tokens);
+  }
+
+  /**
+   * Logits [B, L, vocab] with hooks on for this call only; they come off when it returns or
+   * throws. Hooks run in the order given; several on one path run in order.
+   */
+  runWithHooks(input: ModelInput, options: HookOptions = {}): MxArray {
+    const tokens = this.toTokens(input, options);
+    return this.withHooks(options, () => this.#run(tokens));
+  }
+
+  /**
+   * Logits and an ActivationCache holding only what `names` selects (evaluated together, so the
+   * cache holds exactly the bytes of those activations). `hooks` may intervene meanwhile; the
+   * cache records what flows after them (output hooks added before the cache's).
+   */
+  runWithCache(input: ModelInput, options: CacheOptions = {}): { logits: MxArray; cache: ActivationCache } {
+    const tokens = this.toTokens(input, options);
+    const selectors = options.names === undefined ? this.#defaultNames() : asList(options.names);
+    const targets = this.#targets.resolveAll(selectors);
+    return this.withHooks(options, () => {
+      const recorder = this.#record(targets);
+      try {
+        const logits = this.#run(tokens);
+        const cache = recorder.finish();
+        mx.eval(logits, ...cache.entries().map(([, a]) => a));
+        return { logits, cache };
+      } catch (error) {
+        recorder.abandon();
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Attention patterns [B, heads, query, key] of the given layers (default all attention layers),
+   * from the model's own forward pass: RoPE, q/k norms, GQA, the family's scale, soft-capping,
+   * sliding windows and masks as the model applies them.
+   */
+  getAttentionPatterns(
+    input: ModelInput,
+    layers?: readonly number[],
+    options: TokenOptions = {},
+  ): Map<number, MxArray> {
+    const wanted = layers ?? this.names.attentionPaths.flatMap((p, i) => (p === undefined ? [] : [i]));
+    for (const layer of wanted) {
+      if (!Number.isInteger(layer) || layer < 0 || layer >= this.layers) {
+        throw new Error(`layer ${layer} is out of range: the model has layers 0 to ${this.layers - 1}`);
+      }
+      if (this.names.attentionPaths[layer] === undefined) throw new Error(`layer ${layer} has no attention`);
+    }
+    const { logits, cache } = this.runWithCache(input, { ...options, names: wanted.map((l) => `pattern.${l}`) });
+    logits.dispose();
+    const out = new Map<number, MxArray>();
+    for (const layer of wanted) out.set(layer, mx.array(cache.get("pattern", layer)));
+    cache.dispose();
+    return out;
+  }
+
+  /**
+   * Generates from a prompt with hooks on during prefill and every step; with `capture`, each
+   * token carries the activations of the pass that made it (prefill chunks are not captured).
+   */
+  *generate(prompt: string | readonly number[], options: HookedGenerateOptions = {}): Generator<HookedToken> {
+    const ids = typeof prompt === "string" ? this.#encode(prompt, options) : checkIds(prompt);
+    const capture = options.capture === undefined ? [] : this.#targets.resolveAll(asList(options.capture));
+    const scope = this.addHooks(options);
+    let recorder: Recorder | undefined;
+    try {
+      if (capture.length) recorder = this.#record(capture);
+      for (const step of generateStep(this.model, ids, options)) {
+        if (recorder === undefined) {
+          yield step;
+          continue;
+        }
+        const cache = recorder.finish();
+        mx.eval(...cache.entries().map(([, a]) => a));
+        recorder = this.#record(capture);
+        yield { ...step, cache };
+      }
+    } finally {
+      recorder?.abandon();
+      scope.remove();
+    }
+  }
+
+  // ---- hooks that stay on ----
+
+  /** Adds a hook on every target of `selector` until the handle is removed (or disposed: `using`). */
+  addHook(selector: HookSelector, hook: Hook): HookHandle {
+    return this.addHooks({ hooks: [[selector, hook]] });
+  }
+
+  /** Adds a pre-hook on every target of `selector` until the handle is removed. */
+  addPreHook(selector: HookSelector, hook: PreHook): HookHandle {
+    return this.addHooks({ preHooks: [[selector, hook]] });
+  }
+
+  /** Adds several hooks at once; all or none (a bad selector adds nothing). One handle removes them all. */
+  addHooks(options: HookOptions): HookHandle {
+    const planned: [SelectedTarget, "pre" | "post", Hook | PreHook][] = [];
+    for (const [selector, hook] of options.preHooks ?? []) {
+      checkHookFunction(hook, selector);
+      for (const target of this.#targets.resolve(selector)) planned.push([target, "pre", hook]);
+    }
+    for (const [selector, hook] of options.hooks ?? []) {
+      checkHookFunction(hook, selector);
+      for (const target of this.#targets.resolve(selector)) planned.push([target, target.input ? "pre" : "post", hook]);
+    }
+    const handles = planned.map(([target, kind, hook]) => this.#attach(target.path, kind, hook));
+    const remove = () => {
+      for (const h of handles.reverse()) h.remove();
+    };
+    return { remove, [Symbol.dispose]: remove };
+  }
+
+  /** Runs fn with hooks on; they come off when it returns or throws. */
+  withHooks<T>(options: HookOptions, fn: () => T): T {
+    const scope = this.addHooks(options);
+    try {
+      return fn();
+    } finally {
+      scope.remove();
+    }
+  }
+
+  /** Paths that have hooks on now. */
+  hookedPaths(): string[] {
+    return this.#registry.hookedPaths();
+  }
+
+  /** Takes every hook off. */
+  removeAllHooks(): void {
+    this.#registry.clear();
+  }
+
+  // ---- internals ----
+
+  #run(tokens: number[][]): MxArray {
+    const length = (tokens[0] as number[]).length;
+    if (tokens.some((row) => row.length !== length)) {
+      throw new Error("the prompts of a batch have different lengths; pad them to one length first");
+    }
+    this.#registry.run.tokens = tokens;
+    try {
+      return mx.tidy(() => this.model.call(mx.array(tokens, "int32")));
+    } finally {
+      this.#registry.run.tokens = undefined;
+    }
+  }
+
+  #attach(path: string, kind: "pre" | "post", hook: Hook | PreHook): HookHandle {
+    return this.#registry.add(this.#targets.module(path), path, this.#layerOf(path), kind, hook);
+  }
+
+  #layerOf(path: string): number | undefined {
+    const index = this.names.layerPaths.findIndex((p) => path === p || path.startsWith(`${p}.`));
+    return index < 0 ? undefined : index;
+  }
+
+  #record(targets: readonly SelectedTarget[]): Recorder {
+    const arrays = new Map<string, MxArray>();
+    const aliases = new Map<string, string>();
+    const handles: HookHandle[] = [];
+    const store = (key: string) => (value: MxArray) => {
+      arrays.get(key)?.dispose();
+      // A new reference to the same data, owned by the cache, not by the forward pass's scopes.
+      arrays.set(key, mx.keep(mx.array(value)));
+      return undefined;
+    };
+    for (const target of targets) {
+      if (target.key !== target.path) aliases.set(target.input ? `${target.path}:input` : target.path, target.key);
+      handles.push(this.#attach(target.path, target.input ? "pre" : "post", store(target.key)));
+    }
+    const detach = () => {
+      for (const h of handles) h.remove();
+    };
+    return {
+      finish: () => {
+        detach();
+        // Keys in model order, whatever order they were asked in.
+        const order = new Map(this.#targets.paths().map((p, i) => [p, i]));
+        const rank = (key: string) => {
+          const t = targets.find((x) => x.key === key) as SelectedTarget;
+          return (order.get(t.path) ?? 0) * 2 + (t.input ? 0 : 1);
+        };
+        const sorted = new Map([...arrays].sort(([a], [b]) => rank(a) - rank(b)));
+        return new ActivationCache(sorted, aliases, this.names);
+      },
+      abandon: () => {
+        detach();
+        for (const a of arrays.values()) a.dispose();
+      },
+    };
+  }
+
+  #defaultNames(): HookSelector[] {
+    return this.names.keys().filter((k) => !/^(q|k|v|scores|pattern|z|result)\./.test(k));
+  }
+
+  #encode(text: string, options: TokenOptions): number[] {
+    const tokenizer = this.#needTokenizer();
+    const ids = tokenizer.encode(text, { addSpecialTokens: options.prependBos !== false });
+    // prependBos: true also for tokenizers whose post-processor adds none; never a second one.
+    const bos = tokenizer.bosTokenId;
+    if (options.prependBos === true && bos !== undefined && ids[0] !== bos) return [bos, ...ids];
+    return ids;
+  }
+
+  #needTokenizer(): Tokenizer {
+    if (this.tokenizer === undefined) {
+      throw new Error("this model was loaded without a tokenizer; pass token ids instead of text");
+    }
+    return this.tokenizer;
+  }
+}
+
+interface Recorder {
+  finish(): ActivationCache;
+  abandon(): void;
+}
+
+function asList(selectors: HookSelector | readonly HookSelector[]): readonly HookSelector[] {
+  return Array.isArray(selectors) ? (selectors as readonly HookSelector[]) : [selectors as HookSelector];
+}
+
+function checkIds(ids: readonly number[]): number[] {
+  if (ids.length === 0) throw new Error("token ids must not be empty");
+  for (const id of ids) {
+    if (!Number.isInteger(id) || id < 0) throw new Error(`token ids must be non-negative integers, got ${id}`);
+  }
+  return [...ids];
+}
+
+function checkHookFunction(hook: unknown, selector: HookSelector): void {
+  if (typeof hook !== "function") {
+    throw new TypeError(
+      `the hook for ${String(selector)} is ${typeof hook}, not a function (output, ctx) => output | undefined`,
+    );
+  }
+}
+
+// A module reachable by two paths would fire its hooks on both; mlux's models never share one.
+function checkNoSharedModules(model: CausalLM): void {
+  const seen = new Map<object, string>();
+  for (const [path, module] of model.namedModules()) {
+    const other = seen.get(module);
+    if (other !== undefined) {
+      throw new Error(`the module at "${path}" is also at "${other}"; hooks need each module at one path`);
+    }
+    seen.set(module, path);
+  }
+}

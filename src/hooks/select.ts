@@ -1,0 +1,105 @@
+// Which activations a user means: module paths, standard names, glob patterns or a predicate, each
+// resolved to targets up front, so a typo fails before the model runs, with the nearest valid names.
+import type { Module } from "../nn/module.ts";
+import { nearestNames } from "../nn/nearest.ts";
+import { type HookTarget, LAYER_NAMES, type StandardNames } from "./standard-names.ts";
+
+/**
+ * A module path (`model.layers.3.mlp`), a standard key (`resid_post.3`, `pattern.0`, `embed`), a
+ * standard name for every layer (`resid_post`), a glob over paths and keys (`*` one segment, `**`
+ * any number: `model.layers.*.mlp`, `pattern.*`), or a predicate over module paths.
+ */
+export type HookSelector = string | ((path: string, module: Module) => boolean);
+
+/** A resolved target and the key its activation is cached under (the standard key where there is one). */
+export interface SelectedTarget extends HookTarget {
+  key: string;
+}
+
+export class TargetResolver {
+  readonly #modules: Map<string, Module>;
+
+  constructor(
+    root: Module,
+    readonly names: StandardNames,
+  ) {
+    this.#modules = new Map(root.namedModules().filter(([path]) => path !== ""));
+  }
+
+  /** Every module path (hook points included). */
+  paths(): string[] {
+    return [...this.#modules.keys()];
+  }
+
+  module(path: string): Module {
+    const module = this.#modules.get(path);
+    if (module === undefined) throw this.#unknown(path);
+    return module;
+  }
+
+  /** The targets of one selector, in model order; throws if it names nothing. */
+  resolve(selector: HookSelector): SelectedTarget[] {
+    if (typeof selector === "function") {
+      const found = [...this.#modules].filter(([path, module]) => selector(path, module));
+      return found.map(([path]) => this.#fromPath(path));
+    }
+    if (typeof selector !== "string") {
+      throw new TypeError(`a hook selector is a path, a standard name, a glob or a predicate, not ${typeof selector}`);
+    }
+    if (this.#modules.has(selector)) return [this.#fromPath(selector)];
+    const standard = this.names.target(selector);
+    if (standard) return [{ ...standard, key: selector }];
+    if ((LAYER_NAMES as readonly string[]).includes(selector)) {
+      const all = this.#standardMatching(new RegExp(`^${selector}\\.\\d+$`));
+      if (all.length) return all;
+      throw new Error(`this model has no "${selector}" activation in any layer`);
+    }
+    if (selector.includes("*")) {
+      const pattern = globToRegExp(selector);
+      const fromPaths = this.paths()
+        .filter((p) => pattern.test(p))
+        .map((p) => this.#fromPath(p));
+      const found = fromPaths.length ? fromPaths : this.#standardMatching(pattern);
+      if (found.length) return found;
+      throw new Error(`the pattern "${selector}" matches no module path or standard name`);
+    }
+    throw this.#unknown(selector);
+  }
+
+  /** The union of several selectors' targets, each target once, in the order first selected. */
+  resolveAll(selectors: readonly HookSelector[]): SelectedTarget[] {
+    const out = new Map<string, SelectedTarget>();
+    for (const selector of selectors) {
+      for (const target of this.resolve(selector)) out.set(`${target.path}|${target.input}`, target);
+    }
+    return [...out.values()];
+  }
+
+  #fromPath(path: string): SelectedTarget {
+    const target = { path, input: false };
+    return { ...target, key: this.names.keyOf(target) ?? path };
+  }
+
+  #standardMatching(pattern: RegExp): SelectedTarget[] {
+    return this.names
+      .keys()
+      .filter((key) => pattern.test(key))
+      .map((key) => ({ ...(this.names.target(key) as HookTarget), key }));
+  }
+
+  #unknown(name: string): Error {
+    const candidates = [...this.paths(), ...this.names.keys()];
+    return new Error(
+      `no module or standard name "${name}". Nearest valid: ${nearestNames(name, candidates, 5).join(", ")}`,
+    );
+  }
+}
+
+function globToRegExp(glob: string): RegExp {
+  const literal = (part: string) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+  const body = glob
+    .split("**")
+    .map((part) => part.split("*").map(literal).join("[^.]+"))
+    .join(".*");
+  return new RegExp(`^${body}$`);
+}

@@ -1,0 +1,137 @@
+// Standard activation names (TransformerLens's vocabulary) mapped onto each model's own paths, so
+// analysis code asks for `resid_post.3` or `pattern.0` and never branches on the architecture.
+//
+// Per layer i (key `name.i`):
+//   resid_pre    the stream entering block i (the block's input)
+//   attn_out     the attention branch as added to the stream (block.hook_attn_out)
+//   resid_mid    the stream after attention (block.hook_resid_mid; not in parallel-residual blocks)
+//   mlp_out      the MLP branch as added to the stream (block.hook_mlp_out)
+//   resid_post   the stream leaving block i (the block's output)
+//   q k v scores pattern z result   the attention hook points (attention layers only)
+// Model-wide: embed (token embeddings as they enter the stream, scaled where the family scales
+// them), pos_embed (learned positions, GPT-2), ln_final (the final norm's output).
+import type { CausalLM } from "../models/causal-lm.ts";
+import { MultiHeadAttention } from "../models/shared/multihead.ts";
+import type { Module } from "../nn/module.ts";
+
+/** A place an activation is read or changed: a module's output, or its first input. */
+export interface HookTarget {
+  path: string;
+  input: boolean;
+}
+
+export const LAYER_NAMES = [
+  "resid_pre",
+  "attn_out",
+  "resid_mid",
+  "mlp_out",
+  "resid_post",
+  "q",
+  "k",
+  "v",
+  "scores",
+  "pattern",
+  "z",
+  "result",
+] as const;
+export const MODEL_NAMES = ["embed", "pos_embed", "ln_final"] as const;
+
+export type LayerName = (typeof LAYER_NAMES)[number];
+export type ModelName = (typeof MODEL_NAMES)[number];
+export type StandardName = LayerName | ModelName;
+
+const ATTENTION_POINTS: Partial<Record<LayerName, string>> = {
+  q: "hook_q",
+  k: "hook_k",
+  v: "hook_v",
+  scores: "hook_scores",
+  pattern: "hook_pattern",
+  z: "hook_z",
+  result: "hook_result",
+};
+
+// Where each family keeps its embeddings and final norm (mlx-lm's attribute paths).
+const TOKEN_EMBEDDINGS = ["model.embed_tokens", "model.wte", "model.embed_in"];
+const POSITION_EMBEDDINGS = ["model.wpe"];
+const FINAL_NORMS = ["model.norm", "model.ln_f", "model.final_layer_norm", "model.embedding_norm"];
+
+/** The layout of one model: its blocks' paths and every standard name it has. */
+export class StandardNames {
+  /** Path of each block (`model.layers.3`). */
+  readonly layerPaths: string[];
+  /** Path of each block's attention module, or undefined where the block has none. */
+  readonly attentionPaths: (string | undefined)[];
+  readonly #targets = new Map<string, HookTarget>();
+
+  constructor(model: CausalLM) {
+    const paths = new Map<Module, string>();
+    for (const [path, module] of model.namedModules()) paths.set(module, path);
+    this.layerPaths = model.layers.map((layer, i) => {
+      const path = paths.get(layer);
+      if (path === undefined) throw new Error(`block ${i} of the model is not in its module tree`);
+      return path;
+    });
+    this.attentionPaths = model.layers.map((layer, i) => {
+      const found = layer.children().find(([, child]) => child instanceof MultiHeadAttention);
+      return found ? `${this.layerPaths[i]}.${found[0]}` : undefined;
+    });
+    const known = new Set(paths.values());
+    const has = (path: string) => known.has(path);
+    this.layerPaths.forEach((layerPath, i) => {
+      const layer = model.layers[i] as Module & Record<string, unknown>;
+      this.#targets.set(`resid_pre.${i}`, { path: layerPath, input: true });
+      this.#targets.set(`resid_post.${i}`, { path: layerPath, input: false });
+      for (const [name, point] of [
+        ["attn_out", "hook_attn_out"],
+        ["resid_mid", "hook_resid_mid"],
+        ["mlp_out", "hook_mlp_out"],
+      ] as const) {
+        if (layer[point] !== undefined)
+          this.#targets.set(`${name}.${i}`, { path: `${layerPath}.${point}`, input: false });
+      }
+      const attention = this.attentionPaths[i];
+      if (attention === undefined) return;
+      for (const [name, point] of Object.entries(ATTENTION_POINTS)) {
+        this.#targets.set(`${name}.${i}`, { path: `${attention}.${point}`, input: false });
+      }
+    });
+    const positions = POSITION_EMBEDDINGS.find(has);
+    if (positions !== undefined) {
+      // Token and position embeddings enter the stream as separate terms.
+      const tokens = TOKEN_EMBEDDINGS.find(has);
+      if (tokens !== undefined) this.#targets.set("embed", { path: tokens, input: false });
+      this.#targets.set("pos_embed", { path: positions, input: false });
+    } else if (this.layerPaths.length > 0) {
+      this.#targets.set("embed", { path: this.layerPaths[0] as string, input: true });
+    }
+    const finalNorm = FINAL_NORMS.find(has);
+    if (finalNorm !== undefined) this.#targets.set("ln_final", { path: finalNorm, input: false });
+  }
+
+  get layers(): number {
+    return this.layerPaths.length;
+  }
+
+  /** Every standard key this model has (`embed`, `resid_pre.0`, `pattern.0` ...). */
+  keys(): string[] {
+    return [...this.#targets.keys()];
+  }
+
+  /** The target of a standard key, or undefined if the model has no such activation. */
+  target(key: string): HookTarget | undefined {
+    return this.#targets.get(key);
+  }
+
+  /** The standard key of a target, if it has one. */
+  keyOf(target: HookTarget): string | undefined {
+    for (const [key, t] of this.#targets) {
+      if (t.path === target.path && t.input === target.input && key !== "embed") return key;
+    }
+    return this.#targets.get("embed")?.path === target.path ? "embed" : undefined;
+  }
+}
+
+/** `name` and `layer` as a standard key: ("resid_post", 3) → "resid_post.3". */
+export function standardKey(name: StandardName, layer?: number): string {
+  return layer === undefined ? name : `${name}.${layer}`;
+}
