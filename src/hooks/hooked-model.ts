@@ -325,8 +325,11 @@ export class HookedModel {
     const arrays = new Map<string, MxArray>();
     const aliases = new Map<string, string>();
     const handles: HookHandle[] = [];
+    // Keys in the order the activations were produced (pre-hooks fire before a module runs,
+    // hooks after its children).
     const store = (key: string) => (value: MxArray) => {
       arrays.get(key)?.dispose();
+      arrays.delete(key);
       // A new reference to the same data, owned by the cache, not by the forward pass's scopes.
       arrays.set(key, mx.keep(mx.array(value)));
       return undefined;
@@ -341,14 +344,7 @@ export class HookedModel {
     return {
       finish: () => {
         detach();
-        // Keys in model order, whatever order they were asked in.
-        const order = new Map(this.#targets.paths().map((p, i) => [p, i]));
-        const rank = (key: string) => {
-          const t = targets.find((x) => x.key === key) as SelectedTarget;
-          return (order.get(t.path) ?? 0) * 2 + (t.input ? 0 : 1);
-        };
-        const sorted = new Map([...arrays].sort(([a], [b]) => rank(a) - rank(b)));
-        return new ActivationCache(sorted, aliases, this.names);
+        return new ActivationCache(arrays, aliases, this.names);
       },
       abandon: () => {
         detach();

@@ -95,11 +95,15 @@ export class TargetResolver {
   }
 }
 
+// `*` is one path segment; `**` any number of segments (`a.**.b` matches `a.b` too; a final `**` one or more).
 function globToRegExp(glob: string): RegExp {
-  const literal = (part: string) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
-  const body = glob
-    .split("**")
-    .map((part) => part.split("*").map(literal).join("[^.]+"))
-    .join(".*");
+  const literal = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+  const segments = glob.split(".");
+  let body = "";
+  segments.forEach((segment, i) => {
+    const last = i === segments.length - 1;
+    if (segment === "**") body += last ? ".+" : "(?:[^.]+\\.)*";
+    else body += segment.split("*").map(literal).join("[^.]+") + (last ? "" : "\\.");
+  });
   return new RegExp(`^${body}$`);
 }
