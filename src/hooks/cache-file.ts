@@ -6,7 +6,8 @@ import * as mx from "../mx/index.ts";
 import { type CacheLayout, type LayoutJSON, layoutToJSON, SavedLayout } from "./cache-layout.ts";
 import type { ModelIdentity } from "./readout.ts";
 
-export const CACHE_FORMAT = "mlux.activation_cache";
+// The metadata entry that marks a cache, with its format version as value.
+export const CACHE_MARK = "mlux.activation_cache";
 export const CACHE_FORMAT_VERSION = "1";
 
 export interface CacheContents {
@@ -19,8 +20,7 @@ export interface CacheContents {
 /** Writes the cache; returns the path written (".safetensors" appended when missing, as MLX does). */
 export function writeCache(path: string, contents: CacheContents): string {
   const metadata: Record<string, string> = {
-    format: CACHE_FORMAT,
-    format_version: CACHE_FORMAT_VERSION,
+    [CACHE_MARK]: CACHE_FORMAT_VERSION,
     keys: JSON.stringify([...contents.arrays.keys()]),
     aliases: JSON.stringify([...contents.aliases]),
     layout: JSON.stringify(layoutToJSON(contents.layout)),
@@ -37,15 +37,16 @@ export function readCache(path: string): Omit<CacheContents, "layout"> & { layou
   };
   try {
     const bad = (why: string) => new Error(`${path} is not an mlux activation cache: ${why}`);
-    if (metadata.format !== CACHE_FORMAT) {
+    const version = metadata[CACHE_MARK];
+    if (version === undefined) {
+      const entries = Object.entries(metadata).map(([k, v]) => `${k}=${v.length > 40 ? `${v.slice(0, 40)}...` : v}`);
       throw bad(
-        metadata.format === undefined
-          ? `its metadata has no "format" (keys: ${Object.keys(metadata).join(", ") || "none"}); is it a model's weights? Save caches with cache.save(path)`
-          : `its format is "${metadata.format}", not "${CACHE_FORMAT}"`,
+        `its metadata has no "${CACHE_MARK}" entry (it has: ${entries.join(", ") || "none"}); ` +
+          "is it a model's weights? Caches are written by cache.save(path)",
       );
     }
-    if (metadata.format_version !== CACHE_FORMAT_VERSION) {
-      throw bad(`format version ${metadata.format_version}; this mlux reads version ${CACHE_FORMAT_VERSION}`);
+    if (version !== CACHE_FORMAT_VERSION) {
+      throw bad(`it is of format version ${version}; this mlux reads version ${CACHE_FORMAT_VERSION}`);
     }
     const keys = parse(metadata.keys, "keys", bad);
     if (!Array.isArray(keys) || !keys.every((k) => typeof k === "string")) throw bad('"keys" is not a list of names');

@@ -49,8 +49,17 @@ export function checkOptions(options: object, allowed: readonly string[], what: 
  * (`names` of runWithCache takes standard names such as "attn_out" for every layer).
  */
 export function need(source: CacheSource, keys: readonly string[], what: string): MxArray[] {
-  const found = keys.map((k) => source.find(k));
-  const missing = keys.filter((_, i) => found[i] === undefined);
+  return needEach(
+    source,
+    keys.map((k) => [k]),
+    what,
+  );
+}
+
+/** For each list of equivalent keys, the first the cache holds; missing ones are named by their first key. */
+export function needEach(source: CacheSource, alternatives: readonly (readonly string[])[], what: string): MxArray[] {
+  const found = alternatives.map((keys) => keys.map((k) => source.find(k)).find((a) => a !== undefined));
+  const missing = alternatives.filter((_, i) => found[i] === undefined).map((keys) => keys[0] as string);
   if (missing.length) {
     const names = [...new Set(missing.map((k) => k.replace(/\.\d+$/, "")))];
     throw new Error(
@@ -70,11 +79,7 @@ export function streamKeys(layout: CacheLayout, l: number): string[] {
 
 /** The first of `keys` the cache holds, or the error `need` gives for the first. */
 export function needOneOf(source: CacheSource, keys: readonly string[], what: string): MxArray {
-  for (const key of keys) {
-    const found = source.find(key);
-    if (found !== undefined) return found;
-  }
-  return need(source, [keys[0] as string], what)[0] as MxArray;
+  return needEach(source, [keys], what)[0] as MxArray;
 }
 
 /** x with `pos` applied to its positions axis (`axis`); the axis goes when pos is one position. */

@@ -139,7 +139,7 @@ function alignDirections(directions: MxArray, ids: number[], stack: number[], wh
     ? `one id, [${batch}] (one per prompt), [${positions}] (one per position) or [${batch}, ${positions}]`
     : `one id or [${batch}] (one per prompt)`;
   throw new Error(
-    `${what}: tokens of shape [${ids}] do not fit the stack [${stack.slice(0, -1)}, d_model]; give ${shapes}`,
+    `${what}: tokens of shape [${ids}] do not fit the stack [${stack.slice(0, -1).join(", ")}, d_model]; give ${shapes}`,
   );
 }
 

@@ -9,6 +9,7 @@ import {
   checkOptions,
   layerBound,
   need,
+  needEach,
   needOneOf,
   needReadout,
   type PositionSelector,
@@ -66,21 +67,27 @@ export function accumulatedResid(
   if (options.mlpInput && bound === layout.layers) {
     throw new Error(`${what}: mlpInput needs a layer below ${layout.layers}; the final stream has no MLP`);
   }
-  const parts: [string, MxArray][] = [];
+  const wanted: [string, string[]][] = [];
   for (let l = 0; l <= bound; l++) {
     if (l === layout.layers) {
-      parts.push(["final_post", needOneOf(source, streamKeys(layout, l), what)]);
+      wanted.push(["final_post", streamKeys(layout, l)]);
       continue;
     }
-    parts.push([`${l}_pre`, needOneOf(source, streamKeys(layout, l), what)]);
+    wanted.push([`${l}_pre`, streamKeys(layout, l)]);
     if (!mids(l)) continue;
     if (layout.target(`resid_mid.${l}`) === undefined) {
       throw new Error(
         `${what}: layer ${l} has no resid_mid (its attention and MLP read the same stream); leave out inclMid and mlpInput`,
       );
     }
-    parts.push([`${l}_mid`, need(source, [`resid_mid.${l}`], what)[0] as MxArray]);
+    wanted.push([`${l}_mid`, [`resid_mid.${l}`]]);
   }
+  const arrays = needEach(
+    source,
+    wanted.map(([, keys]) => keys),
+    what,
+  );
+  const parts = wanted.map(([label], i): [string, MxArray] => [label, arrays[i] as MxArray]);
   const stack = mx.tidy(() => {
     const stacked = stackParts(parts, options.pos, what);
     if (!options.applyLn) return stacked;
