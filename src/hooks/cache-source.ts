@@ -77,6 +77,18 @@ export function streamKeys(layout: CacheLayout, l: number): string[] {
   return l === 0 ? ["resid_pre.0"] : [`resid_pre.${l}`, `resid_post.${l - 1}`];
 }
 
+/** Checks that `layer` has an MLP input of its own (resid_mid), for the mlpInput option. */
+export function checkMlpInput(layout: CacheLayout, layer: number, what: string): void {
+  if (layer === layout.layers) {
+    throw new Error(`${what}: mlpInput needs a layer below ${layout.layers}; the final stream has no MLP`);
+  }
+  if (layout.target(`resid_mid.${layer}`) === undefined) {
+    throw new Error(
+      `${what}: layer ${layer} has no resid_mid (its attention and MLP read the same stream): mlpInput does not apply`,
+    );
+  }
+}
+
 /** The first of `keys` the cache holds, or the error `need` gives for the first. */
 export function needOneOf(source: CacheSource, keys: readonly string[], what: string): MxArray {
   return needEach(source, [keys], what)[0] as MxArray;

@@ -12,6 +12,7 @@ import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import {
   type CacheSource,
+  checkMlpInput,
   checkOptions,
   checkStack,
   layerBound,
@@ -52,13 +53,7 @@ export function normalizeStack(
   if (layers === 0) throw new Error(`${what}: the model has no layers`);
   let resid: MxArray;
   if (options.mlpInput) {
-    if (bound === layers)
-      throw new Error(`${what}: mlpInput needs a layer below ${layers}; the final stream has no MLP`);
-    if (source.layout.target(`resid_mid.${bound}`) === undefined) {
-      throw new Error(
-        `${what}: layer ${bound} has no resid_mid (its attention and MLP read the same stream): mlpInput does not apply`,
-      );
-    }
+    checkMlpInput(source.layout, bound, what);
     resid = need(source, [`resid_mid.${bound}`], what)[0] as MxArray;
   } else {
     resid = needOneOf(source, streamKeys(source.layout, bound), what);

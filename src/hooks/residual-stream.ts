@@ -6,6 +6,7 @@ import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import {
   type CacheSource,
+  checkMlpInput,
   checkOptions,
   layerBound,
   need,
@@ -64,9 +65,7 @@ export function accumulatedResid(
   const { layout } = source;
   const bound = layerBound(layer, layout.layers, what);
   const mids = (l: number) => (options.inclMid && l < bound) || (options.mlpInput && l === bound);
-  if (options.mlpInput && bound === layout.layers) {
-    throw new Error(`${what}: mlpInput needs a layer below ${layout.layers}; the final stream has no MLP`);
-  }
+  if (options.mlpInput) checkMlpInput(layout, bound, what);
   const wanted: [string, string[]][] = [];
   for (let l = 0; l <= bound; l++) {
     if (l === layout.layers) {
@@ -77,7 +76,7 @@ export function accumulatedResid(
     if (!mids(l)) continue;
     if (layout.target(`resid_mid.${l}`) === undefined) {
       throw new Error(
-        `${what}: layer ${l} has no resid_mid (its attention and MLP read the same stream); leave out inclMid and mlpInput`,
+        `${what}: layer ${l} has no resid_mid (its attention and MLP read the same stream); leave out inclMid`,
       );
     }
     wanted.push([`${l}_mid`, [`resid_mid.${l}`]]);
@@ -120,15 +119,7 @@ export function decomposeResid(
     throw new Error(`${what}: mode must be "all", "attn" or "mlp", got ${JSON.stringify(mode)}`);
   const { layout } = source;
   const bound = layerBound(layer, layout.layers, what);
-  if (options.mlpInput) {
-    if (bound === layout.layers)
-      throw new Error(`${what}: mlpInput needs a layer below ${layout.layers}; the final stream has no MLP`);
-    if (layout.target(`resid_mid.${bound}`) === undefined) {
-      throw new Error(
-        `${what}: layer ${bound} has no resid_mid (its attention and MLP read the same stream): mlpInput does not apply`,
-      );
-    }
-  }
+  if (options.mlpInput) checkMlpInput(layout, bound, what);
   const keys: [string, string][] = [];
   if (options.inclEmbeds ?? true) {
     keys.push(["embed", "embed"]);
