@@ -248,3 +248,35 @@ test("lfm2: conv layers add an attn_out branch but have no heads", async () => {
   cache.dispose();
   hooked.model.dispose();
 });
+
+test("llama bf16: stacks keep the activations' dtype, and the utilities leave no arrays behind", async () => {
+  const hooked = await HookedModel.fromPretrained(checkpoint("llama", "bf16"));
+  const { logits, cache } = hooked.runWithCache(PROMPTS, {
+    names: ["embed", "attn_out", "mlp_out", "resid_post", "result"],
+  });
+  const live = mx.liveArrays();
+  mx.tidy(() => {
+    const parts = cache.decomposeResid();
+    assert.equal(parts.dtype, "bfloat16");
+    assert.equal(cache.applyLnToStack(parts).dtype, "bfloat16");
+    assert.equal(cache.stackHeadResults(undefined, { applyLn: true }).dtype, "bfloat16");
+    assert.equal(cache.accumulatedResid(undefined, { applyLn: true }).dtype, "bfloat16");
+    const attributions = cache.logitAttrs(parts, 5);
+    assert.equal(attributions.dtype, "bfloat16");
+    // bf16 keeps 8 significant bits: each of the 7 components and the logit itself round at ~4e-3
+    // of their size, so the sum agrees to a few hundredths of the logits' scale.
+    const logit = mx.index(logits, ":", ":", 5);
+    assertNear(
+      mx.sum(mx.astype(attributions, "float32"), { axis: 0 }),
+      mx.astype(logit, "float32"),
+      5e-2,
+      "bf16 attributions sum to logits",
+    );
+  });
+  assert.throws(() => cache.decomposeResid(9), /out of range/);
+  assert.throws(() => cache.accumulatedResid(undefined, { inclMid: true }), /needs "resid_mid\.0"/);
+  assert.equal(mx.liveArrays(), live, "no arrays left behind, also by the calls that threw");
+  logits.dispose();
+  cache.dispose();
+  hooked.model.dispose();
+});
