@@ -10,6 +10,7 @@ import { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { ActivationCache } from "./activation-cache.ts";
 import type { Hook, PreHook } from "./hook-types.ts";
+import { type ModelReadout, modelReadout } from "./readout.ts";
 import { type HookHandle, HookRegistry } from "./registry.ts";
 import { type HookSelector, type SelectedTarget, TargetResolver } from "./select.ts";
 import { StandardNames } from "./standard-names.ts";
@@ -52,6 +53,8 @@ export class HookedModel {
   readonly tokenizer: Tokenizer | undefined;
   /** The model's layout in standard names (`resid_post.3` → `model.layers.3`). */
   readonly names: StandardNames;
+  /** The final norm and unembedding, for the caches' applyLn and logitAttrs. */
+  readonly readout: ModelReadout;
   readonly #registry = new HookRegistry();
   readonly #targets: TargetResolver;
 
@@ -59,6 +62,7 @@ export class HookedModel {
     this.model = model;
     this.tokenizer = tokenizer;
     this.names = new StandardNames(model);
+    this.readout = modelReadout(model, this.names);
     this.#targets = new TargetResolver(model, this.names);
     checkNoSharedModules(model);
   }
@@ -344,7 +348,7 @@ export class HookedModel {
     return {
       finish: () => {
         detach();
-        return new ActivationCache(arrays, aliases, this.names);
+        return new ActivationCache(arrays, aliases, this.names, this.readout);
       },
       abandon: () => {
         detach();
