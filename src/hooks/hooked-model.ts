@@ -4,7 +4,7 @@
 import { type GeneratedToken, type GenerateStepOptions, generateStep } from "../generate/generate.ts";
 import type { ResolveOptions } from "../load/resolve.ts";
 import { Tokenizer } from "../load/tokenizer.ts";
-import type { CausalLM } from "../models/causal-lm.ts";
+import type { CausalLM, LayerCache } from "../models/causal-lm.ts";
 import { type LoadedModel, loadModel } from "../models/load.ts";
 import { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -186,14 +186,16 @@ export class HookedModel {
     const selectors = options.names === undefined ? this.#defaultNames() : asList(options.names);
     const targets = this.#targets.resolveAll(selectors);
     return this.withHooks(options, () => {
-      const recorder = this.#record(targets);
+      const arrays = new Map<string, MxArray>();
+      const recording = this.#attachRecorders(targets, () => arrays);
       try {
         const logits = this.#run(tokens);
-        const cache = recorder.finish();
-        mx.eval(logits, ...cache.entries().map(([, a]) => a));
-        return { logits, cache };
+        recording.detach();
+        mx.eval(logits, ...arrays.values());
+        return { logits, cache: new ActivationCache(arrays, recording.aliases, this.names, this.readout) };
       } catch (error) {
-        recorder.abandon();
+        recording.detach();
+        for (const a of arrays.values()) a.dispose();
         throw error;
       }
     });
@@ -226,27 +228,44 @@ export class HookedModel {
 
   /**
    * Generates from a prompt with hooks on during prefill and every step; with `capture`, each
-   * token carries the activations of the pass that made it (prefill chunks are not captured).
+   * token carries the activations of the pass that computed it (for the first token, the pass
+   * over the last prompt token; earlier prefill passes are not captured).
    */
   *generate(prompt: string | readonly number[], options: HookedGenerateOptions = {}): Generator<HookedToken> {
     const ids = typeof prompt === "string" ? this.#encode(prompt, options) : checkIds(prompt);
     const capture = options.capture === undefined ? [] : this.#targets.resolveAll(asList(options.capture));
     const scope = this.addHooks(options);
-    let recorder: Recorder | undefined;
+    // Captured activations by step. A forward pass belongs to the step whose token it computes,
+    // known from the KV cache's offset when it starts: the generator may build step n+1 before
+    // it hands out token n, and prefill passes (offsets before the last prompt token) belong to none.
+    const steps = new Map<number, Map<string, MxArray>>();
+    let current: number | undefined;
+    const recordings: { detach(): void }[] = [];
     try {
-      if (capture.length) recorder = this.#record(capture);
+      if (capture.length) {
+        const start = cacheOffset(options.cache ?? []) + ids.length - 1;
+        const stepStart = this.#registry.add(this.model, "(model)", undefined, "pre", (_x, ctx) => {
+          current = cacheOffset(ctx.inputs[1] as readonly LayerCache[] | undefined) - start;
+          if (current >= 0) steps.set(current, new Map());
+        });
+        recordings.push({ detach: () => stepStart.remove() });
+        recordings.push(this.#attachRecorders(capture, () => (current === undefined ? undefined : steps.get(current))));
+      }
+      const aliases = capture.length ? this.#aliases(capture) : new Map<string, string>();
+      let n = 0;
       for (const step of generateStep(this.model, ids, options)) {
-        if (recorder === undefined) {
+        const arrays = steps.get(n);
+        steps.delete(n++);
+        if (arrays === undefined) {
           yield step;
           continue;
         }
-        const cache = recorder.finish();
-        mx.eval(...cache.entries().map(([, a]) => a));
-        recorder = this.#record(capture);
-        yield { ...step, cache };
+        mx.eval(...arrays.values());
+        yield { ...step, cache: new ActivationCache(arrays, aliases, this.names, this.readout) };
       }
     } finally {
-      recorder?.abandon();
+      for (const r of recordings) r.detach();
+      for (const arrays of steps.values()) for (const a of arrays.values()) a.dispose();
       scope.remove();
     }
   }
@@ -325,36 +344,36 @@ export class HookedModel {
     return index < 0 ? undefined : index;
   }
 
-  #record(targets: readonly SelectedTarget[]): Recorder {
-    const arrays = new Map<string, MxArray>();
-    const aliases = new Map<string, string>();
-    const handles: HookHandle[] = [];
-    // Keys in the order the activations were produced (pre-hooks fire before a module runs,
-    // hooks after its children).
+  // Hooks that record each target's activation into the map `into()` gives at that moment (none:
+  // not recorded). Keys go in the order the activations are produced (pre-hooks fire before a
+  // module runs, hooks after its children).
+  #attachRecorders(
+    targets: readonly SelectedTarget[],
+    into: () => Map<string, MxArray> | undefined,
+  ): { aliases: Map<string, string>; detach(): void } {
     const store = (key: string) => (value: MxArray) => {
+      const arrays = into();
+      if (arrays === undefined) return undefined;
       arrays.get(key)?.dispose();
       arrays.delete(key);
       // A new reference to the same data, owned by the cache, not by the forward pass's scopes.
       arrays.set(key, mx.keep(mx.array(value)));
       return undefined;
     };
-    for (const target of targets) {
-      if (target.key !== target.path) aliases.set(target.input ? `${target.path}:input` : target.path, target.key);
-      handles.push(this.#attach(target.path, target.input ? "pre" : "post", store(target.key)));
-    }
-    const detach = () => {
-      for (const h of handles) h.remove();
-    };
+    const handles = targets.map((t) => this.#attach(t.path, t.input ? "pre" : "post", store(t.key)));
     return {
-      finish: () => {
-        detach();
-        return new ActivationCache(arrays, aliases, this.names, this.readout);
-      },
-      abandon: () => {
-        detach();
-        for (const a of arrays.values()) a.dispose();
+      aliases: this.#aliases(targets),
+      detach: () => {
+        for (const h of handles) h.remove();
       },
     };
+  }
+
+  // Module paths (and `path:input`) that name a cached standard key.
+  #aliases(targets: readonly SelectedTarget[]): Map<string, string> {
+    const aliases = new Map<string, string>();
+    for (const t of targets) if (t.key !== t.path) aliases.set(t.input ? `${t.path}:input` : t.path, t.key);
+    return aliases;
   }
 
   #defaultNames(): HookSelector[] {
@@ -378,9 +397,10 @@ export class HookedModel {
   }
 }
 
-interface Recorder {
-  finish(): ActivationCache;
-  abandon(): void;
+// The position the first offset-keeping layer cache (KVCache, RotatingKVCache) is at; 0 without one.
+function cacheOffset(caches: readonly LayerCache[] | undefined): number {
+  const found = caches?.find((c) => typeof (c as { offset?: unknown }).offset === "number");
+  return found === undefined ? 0 : (found as unknown as { offset: number }).offset;
 }
 
 function asList(selectors: HookSelector | readonly HookSelector[]): readonly HookSelector[] {
