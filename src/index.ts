@@ -11,10 +11,12 @@ export {
   type ModelInput,
   type TokenOptions,
 } from "./hooks/hooked-model.ts";
+export { PaddedBatch } from "./hooks/padded-batch.ts";
 export type { HookHandle } from "./hooks/registry.ts";
 export type { HookSelector } from "./hooks/select.ts";
 export { LAYER_NAMES, MODEL_NAMES, type StandardName, StandardNames } from "./hooks/standard-names.ts";
 export { type ResolveOptions, resolveModelPath } from "./load/resolve.ts";
 export { type LoadedModel, loadModel } from "./models/load.ts";
+export { Padding } from "./models/masks.ts";
 export { SUPPORTED_MODEL_TYPES } from "./models/registry.ts";
 export * as mx from "./mx/index.ts";
