@@ -32,7 +32,9 @@ const PROMPTS = [
   [9, 8, 7, 6, 5, 4, 3, 2, 1, 11, 12, 13, 14, 15, 16, 19, 23],
   [100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100],
 ];
-const RECORDED = ["resid_post.*", "pattern.*"];
+// q and k after RoPE: attention scores are blind to a shift of every position of a row (RoPE is
+// relative), the rotated queries and keys are not, so these catch a row rotated from a wrong offset.
+const RECORDED = ["resid_post.*", "q.*", "k.*", "pattern.*"];
 
 // fp32 tolerances. The fp32 GEMM accumulates a row differently depending on how many rows the
 // product has (rows 0..10 of a 33-row matmul differ from an 11-row matmul by an ulp or so), so any
@@ -81,7 +83,9 @@ function compareWithUnbatched(hm: HookedModel, exact: boolean): void {
             assertFinite(batched, key);
             const reference = mx.index(alone.cache.get(key), 0);
             if (!key.startsWith("pattern.")) {
-              assertNear(batch.select(batched, b), reference, tol(VALUES_TOL), `prompt ${b} ${key}`);
+              // Residuals are [B, L, D]; q and k [B, heads, L, D].
+              const axes = /^[qk]\./.test(key) ? [2] : [1];
+              assertNear(batch.select(batched, b, axes), reference, tol(VALUES_TOL), `prompt ${b} ${key}`);
               continue;
             }
             assertNear(batch.select(batched, b, [2, 3]), reference, tol(PATTERN_TOL), `prompt ${b} ${key}`);
