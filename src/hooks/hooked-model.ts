@@ -5,7 +5,9 @@
 // Batches: prompts of different lengths run together, left-padded to the longest (see
 // PaddedBatch). Every result is then [B, L, ...] with row b's prompt in its last lengths[b]
 // positions, and those positions hold what the prompt alone gives: the models count RoPE and
-// learned positions from each row's first real token and hide padded keys from every query.
+// learned positions from each row's first real token and hide padded keys from every query. (In
+// float32 up to rounding: a matrix product of more rows may round a row differently, as in any
+// batch; where products compute each row alike, as the quantized ones do, bit for bit.)
 import { type GeneratedToken, type GenerateStepOptions, generateStep } from "../generate/generate.ts";
 import type { ResolveOptions } from "../load/resolve.ts";
 import { Tokenizer } from "../load/tokenizer.ts";
@@ -173,7 +175,8 @@ export class HookedModel {
 
   /**
    * Logits [B, L, vocab] of the input, with any scoped hooks that are on. Prompts of different
-   * lengths are left-padded (padBatch says how); each prompt's positions equal its unbatched run.
+   * lengths are left-padded (padBatch says how); each prompt's positions equal its unbatched run
+   * (see the top of this file).
    */
   forward(input: ModelInput, options: TokenOptions = {}): MxArray {
     return this.#run(this.padBatch(input, options));
