@@ -14,6 +14,7 @@ export {
   type TokenOptions,
 } from "./hooks/hooked-model.ts";
 export type { ApplyLnOptions, TokenIds } from "./hooks/norm-stack.ts";
+export { PaddedBatch } from "./hooks/padded-batch.ts";
 export type { FinalNorm, ModelIdentity, ModelReadout, Unembedding } from "./hooks/readout.ts";
 export type { HookHandle } from "./hooks/registry.ts";
 export type { AccumulatedResidOptions, DecomposeResidOptions, Labeled, StackOptions } from "./hooks/residual-stream.ts";
@@ -21,5 +22,6 @@ export type { HookSelector } from "./hooks/select.ts";
 export { LAYER_NAMES, MODEL_NAMES, type StandardName, StandardNames } from "./hooks/standard-names.ts";
 export { type ResolveOptions, resolveModelPath } from "./load/resolve.ts";
 export { type LoadedModel, loadModel } from "./models/load.ts";
+export { Padding } from "./models/masks.ts";
 export { SUPPORTED_MODEL_TYPES } from "./models/registry.ts";
 export * as mx from "./mx/index.ts";

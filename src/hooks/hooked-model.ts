@@ -1,6 +1,13 @@
 // HookedModel: a loaded model plus its tokenizer, with hooks on any module path or standard name,
 // activation caching and the model's real attention patterns. The model's own forward pass runs
 // unchanged; hooks see and change what flows through Module.call.
+//
+// Batches: prompts of different lengths run together, left-padded to the longest (see
+// PaddedBatch). Every result is then [B, L, ...] with row b's prompt in its last lengths[b]
+// positions, and those positions hold what the prompt alone gives: the models count RoPE and
+// learned positions from each row's first real token and hide padded keys from every query. (In
+// float32 up to rounding: a matrix product of more rows may round a row differently, as in any
+// batch; where products compute each row alike, as the quantized ones do, bit for bit.)
 import { type GeneratedToken, type GenerateStepOptions, generateStep } from "../generate/generate.ts";
 import type { ResolveOptions } from "../load/resolve.ts";
 import { Tokenizer } from "../load/tokenizer.ts";
@@ -10,12 +17,13 @@ import { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { ActivationCache } from "./activation-cache.ts";
 import type { Hook, PreHook } from "./hook-types.ts";
+import { PaddedBatch } from "./padded-batch.ts";
 import { type ModelReadout, modelReadout } from "./readout.ts";
 import { type HookHandle, HookRegistry } from "./registry.ts";
 import { type HookSelector, type SelectedTarget, TargetResolver } from "./select.ts";
 import { StandardNames } from "./standard-names.ts";
 
-/** Text, a batch of texts, token ids [L] or [B][L], or an int Array [B, L]. */
+/** Text, a batch of texts, token ids [L] or [B][L] (rows may differ in length), or an int Array [B, L]. */
 export type ModelInput = string | readonly string[] | readonly number[] | readonly (readonly number[])[] | MxArray;
 
 export interface TokenOptions {
@@ -103,7 +111,7 @@ export class HookedModel {
   toTokens(input: ModelInput, options: TokenOptions = {}): number[][] {
     if (input instanceof MxArray) {
       if (input.ndim !== 2) throw new Error(`token Arrays must be [batch, positions], got shape [${input.shape}]`);
-      return input.tolist() as number[][];
+      return (input.tolist() as number[][]).map(checkIds);
     }
     if (typeof input === "string") return [this.#encode(input, options)];
     if (!Array.isArray(input) || input.length === 0) {
@@ -111,7 +119,7 @@ export class HookedModel {
     }
     if (input.every((x) => typeof x === "string")) return input.map((text) => this.#encode(text as string, options));
     if (input.every((x) => typeof x === "number")) return [checkIds(input as number[])];
-    if (input.every((x) => Array.isArray(x))) return (input as number[][]).map(checkIds);
+    if (input.every((x) => Array.isArray(x))) return (input as number[][]).map((ids, b) => checkIds(ids, b));
     throw new Error("input must be a text, a list of texts, or token ids ([L] or [B][L]); this one mixes kinds");
   }
 
@@ -159,40 +167,57 @@ export class HookedModel {
     return at;
   }
 
+  /**
+   * The input as the model runs it: token ids left-padded to the longest prompt, which positions
+   * are padding, and `select(array, b)` to take prompt b's own positions out of a padded result.
+   */
+  padBatch(input: ModelInput, options: TokenOptions = {}): PaddedBatch {
+    return new PaddedBatch(this.toTokens(input, options), this.#padId());
+  }
+
   // ---- running ----
 
-  /** Logits [B, L, vocab] of the input, with any scoped hooks that are on. */
+  /**
+   * Logits [B, L, vocab] of the input, with any scoped hooks that are on. Prompts of different
+   * lengths are left-padded (padBatch says how); each prompt's positions equal its unbatched run
+   * (see the top of this file).
+   */
   forward(input: ModelInput, options: TokenOptions = {}): MxArray {
-    const tokens = this.toTokens(input, options);
-    return this.#run(tokens);
+    return this.#run(this.padBatch(input, options));
   }
 
   /**
    * Logits [B, L, vocab] with hooks on for this call only; they come off when it returns or
-   * throws. Hooks run in the order given; several on one path run in order.
+   * throws. Hooks run in the order given; several on one path run in order. A batch of different
+   * lengths runs left-padded: hooks see (and ctx.tokens holds) the padded rows.
    */
   runWithHooks(input: ModelInput, options: HookOptions = {}): MxArray {
-    const tokens = this.toTokens(input, options);
-    return this.withHooks(options, () => this.#run(tokens));
+    const batch = this.padBatch(input, options);
+    return this.withHooks(options, () => this.#run(batch));
   }
 
   /**
    * Logits and an ActivationCache holding only what `names` selects (evaluated together, so the
    * cache holds exactly the bytes of those activations). `hooks` may intervene meanwhile; the
-   * cache records what flows after them (output hooks added before the cache's).
+   * cache records what flows after them (output hooks added before the cache's). `batch` is the
+   * padded input: with prompts of different lengths, `batch.select(cache.get(...), b)` is prompt
+   * b's own activation.
    */
-  runWithCache(input: ModelInput, options: CacheOptions = {}): { logits: MxArray; cache: ActivationCache } {
-    const tokens = this.toTokens(input, options);
+  runWithCache(
+    input: ModelInput,
+    options: CacheOptions = {},
+  ): { logits: MxArray; cache: ActivationCache; batch: PaddedBatch } {
+    const batch = this.padBatch(input, options);
     const selectors = options.names === undefined ? this.#defaultNames() : asList(options.names);
     const targets = this.#targets.resolveAll(selectors);
     return this.withHooks(options, () => {
       const arrays = new Map<string, MxArray>();
       const recording = this.#attachRecorders(targets, () => arrays);
       try {
-        const logits = this.#run(tokens);
+        const logits = this.#run(batch);
         recording.detach();
         mx.eval(logits, ...arrays.values());
-        return { logits, cache: new ActivationCache(arrays, recording.aliases, this.names, this.readout) };
+        return { logits, cache: new ActivationCache(arrays, recording.aliases, this.names, this.readout), batch };
       } catch (error) {
         recording.detach();
         for (const a of arrays.values()) a.dispose();
@@ -204,7 +229,9 @@ export class HookedModel {
   /**
    * Attention patterns [B, heads, query, key] of the given layers (default all attention layers),
    * from the model's own forward pass: RoPE, q/k norms, GQA, the family's scale, soft-capping,
-   * sliding windows and masks as the model applies them.
+   * sliding windows and masks as the model applies them. A batch of different lengths gives
+   * padded patterns: padded keys get exactly 0, and `padBatch(input).select(pattern, b, [2, 3])`
+   * is prompt b's own pattern.
    */
   getAttentionPatterns(
     input: ModelInput,
@@ -322,17 +349,23 @@ export class HookedModel {
 
   // ---- internals ----
 
-  #run(tokens: number[][]): MxArray {
-    const length = (tokens[0] as number[]).length;
-    if (tokens.some((row) => row.length !== length)) {
-      throw new Error("the prompts of a batch have different lengths; pad them to one length first");
-    }
+  #run(batch: PaddedBatch): MxArray {
+    const { tokens, padding } = batch;
     this.#registry.run.tokens = tokens;
     try {
-      return mx.tidy(() => this.model.call(mx.array(tokens, "int32")));
+      return mx.tidy(() => {
+        const ids = mx.array(tokens, "int32");
+        return padding ? this.model.call(ids, undefined, padding) : this.model.call(ids);
+      });
     } finally {
       this.#registry.run.tokens = undefined;
     }
+  }
+
+  // The tokenizer's pad token where it has one; any id would do, since padding is masked out.
+  #padId(): number {
+    const pad = this.tokenizer?.specialTokens.pad_token;
+    return (pad === undefined ? undefined : this.tokenizer?.tokenToId(pad)) ?? 0;
   }
 
   #attach(path: string, kind: "pre" | "post", hook: Hook | PreHook): HookHandle {
@@ -407,11 +440,15 @@ function asList(selectors: HookSelector | readonly HookSelector[]): readonly Hoo
   return Array.isArray(selectors) ? (selectors as readonly HookSelector[]) : [selectors as HookSelector];
 }
 
-function checkIds(ids: readonly number[]): number[] {
-  if (ids.length === 0) throw new Error("token ids must not be empty");
-  for (const id of ids) {
-    if (!Number.isInteger(id) || id < 0) throw new Error(`token ids must be non-negative integers, got ${id}`);
-  }
+// `row`: the prompt's place in a batch, named in the error.
+function checkIds(ids: readonly number[], row?: number): number[] {
+  const where = row === undefined ? "" : `prompt ${row} of the batch: `;
+  if (ids.length === 0) throw new Error(`${where}token ids must not be empty`);
+  ids.forEach((id, i) => {
+    if (!Number.isInteger(id) || id < 0) {
+      throw new Error(`${where}token ids must be non-negative integers, got ${JSON.stringify(id)} at position ${i}`);
+    }
+  });
   return [...ids];
 }
 

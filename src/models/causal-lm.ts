@@ -3,6 +3,7 @@
 // DecoderLM and every architecture file's model satisfy it.
 import type { MxArray } from "../mx/array.ts";
 import type { Module } from "../nn/module.ts";
+import type { Padding } from "./masks.ts";
 
 /** The per-layer state a model keeps across generation steps (KVCache, RotatingKVCache, ArraysCache ...). */
 export interface LayerCache {
@@ -10,7 +11,11 @@ export interface LayerCache {
 }
 
 export interface CausalLM extends Module {
-  forward(inputs: MxArray, cache?: LayerCache[]): MxArray;
+  /**
+   * Logits of token ids [B, L]. With `padding` (a batch of prompts left-padded to one length, no
+   * cache), each row's real positions get the numbers they get alone.
+   */
+  forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray;
   /** One cache per layer, of the kind each layer needs, for generation. */
   makeCache(): LayerCache[];
   /** The checkpoint's tensors renamed / dropped / reshaped as mlx-lm's sanitize does. */

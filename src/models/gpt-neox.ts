@@ -12,7 +12,7 @@ import { LayerNorm } from "../nn/layers/normalization.ts";
 import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
 import type { CausalLM } from "./causal-lm.ts";
-import { createAttentionMask } from "./masks.ts";
+import { createAttentionMask, type Padding } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";
@@ -121,10 +121,10 @@ export class GPTNeoXModel extends Module {
   }
 
   /** Logits: the head lives inside the model here, as in mlx-lm. */
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       let h = this.embed_in.call(inputs);
-      const mask = createAttentionMask(h, cache?.[0]);
+      const mask = createAttentionMask(h, cache?.[0], undefined, false, padding);
       this.h.forEach((block, i) => {
         h = block.call(h, mask, cache?.[i]);
       });
@@ -141,8 +141,8 @@ export class GPTNeoXLM extends Module implements CausalLM {
     this.model = new GPTNeoXModel(spec);
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
-    return this.model.call(inputs, cache);
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
+    return this.model.call(inputs, cache, padding);
   }
 
   get layers(): GPTNeoXBlock[] {

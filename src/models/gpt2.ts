@@ -11,7 +11,7 @@ import { LayerNorm } from "../nn/layers/normalization.ts";
 import { Module } from "../nn/module.ts";
 import type { CausalLM } from "./causal-lm.ts";
 import { FcMLP } from "./fc-mlp.ts";
-import { createAttentionMask } from "./masks.ts";
+import { createAttentionMask, type Padding } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";
@@ -86,13 +86,15 @@ export class GPT2Model extends Module {
     this.ln_f = new LayerNorm(spec.dims, { eps: spec.eps });
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       const length = inputs.shape[1] as number;
       const offset = cache?.[0]?.offset ?? 0;
       let h = this.wte.call(inputs);
-      h = mx.add(h, this.wpe.call(mx.add(mx.arange(length), offset)));
-      const mask = createAttentionMask(h, cache?.[0]);
+      // A padded batch's positions count from each row's first real token ([B, L]).
+      const positions = padding?.any ? padding.positions(length) : mx.add(mx.arange(length), offset);
+      h = mx.add(h, this.wpe.call(positions));
+      const mask = createAttentionMask(h, cache?.[0], undefined, false, padding);
       this.h.forEach((block, i) => {
         h = block.call(h, mask, cache?.[i]);
       });
@@ -109,8 +111,8 @@ export class GPT2LM extends Module implements CausalLM {
     this.model = new GPT2Model(spec);
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
-    return mx.tidy(() => this.model.wte.asLinear(this.model.call(inputs, cache)));
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
+    return mx.tidy(() => this.model.wte.asLinear(this.model.call(inputs, cache, padding)));
   }
 
   get layers(): GPT2Block[] {

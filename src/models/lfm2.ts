@@ -16,7 +16,7 @@ import { RMSNorm } from "../nn/layers/normalization.ts";
 import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
 import type { CausalLM, LayerCache } from "./causal-lm.ts";
-import { createAttentionMask } from "./masks.ts";
+import { createAttentionMask, type Padding } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";
@@ -95,10 +95,15 @@ export class ShortConv extends Module {
     this.out_proj = new Linear(hiddenSize, hiddenSize, { bias });
   }
 
-  override forward(x: MxArray, cache?: ArraysCache): MxArray {
+  /**
+   * `realTokens` (bool [B, L], a left-padded batch): padding positions feed zeros into the
+   * convolution, as the zeros a prompt alone is padded with, so no padding reaches real tokens.
+   */
+  override forward(x: MxArray, cache?: ArraysCache, realTokens?: MxArray | null): MxArray {
     return mx.tidy(() => {
       const [b, c, v] = mx.split(this.in_proj.call(x), 3, -1) as [MxArray, MxArray, MxArray];
       let bx = mx.multiply(b, v);
+      if (realTokens) bx = mx.where(mx.expandDims(realTokens, -1), bx, mx.zeros([], bx.dtype));
       const keep = this._kernel - 1;
       if (cache) {
         const [batch, , channels] = bx.shape as [number, number, number];
@@ -154,12 +159,13 @@ export class Lfm2Layer extends ResidualBlock {
     return this.self_attn !== undefined;
   }
 
+  /** `mask`: the attention mask, or for a conv layer its real tokens (bool [B, L]) when padded. */
   override forward(x: MxArray, mask: AttentionMask, cache?: LayerCache): MxArray {
     return mx.tidy(() => {
       const normed = this.operator_norm.call(x);
       const r = this.self_attn
         ? this.self_attn.call(normed, mask, cache as KVCache | undefined)
-        : (this.conv as ShortConv).call(normed, cache as ArraysCache | undefined);
+        : (this.conv as ShortConv).call(normed, cache as ArraysCache | undefined, mask as MxArray | null);
       const h = this.addAttention(x, r);
       return this.addMlp(h, this.feed_forward.call(this.ffn_norm.call(h)));
     });
@@ -180,14 +186,15 @@ export class Lfm2Model extends Module {
     this._firstAttention = this.layers.findIndex((l) => l.isAttentionLayer);
   }
 
-  override forward(inputs: MxArray, cache?: LayerCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       let h = this.embed_tokens.call(inputs);
+      const attentionCache = cache?.[this._firstAttention] as KVCache | undefined;
+      const mask = this._firstAttention < 0 ? null : createAttentionMask(h, attentionCache, undefined, false, padding);
       // Conv layers take no mask without padding (mlx-lm's ArraysCache.make_mask gives none).
-      const mask =
-        this._firstAttention < 0 ? null : createAttentionMask(h, cache?.[this._firstAttention] as KVCache | undefined);
+      const convMask = padding?.any ? padding.realTokens(h.shape[1] as number) : null;
       this.layers.forEach((layer, i) => {
-        h = layer.call(h, layer.isAttentionLayer ? mask : null, cache?.[i]);
+        h = layer.call(h, layer.isAttentionLayer ? mask : convMask, cache?.[i]);
       });
       return this.embedding_norm.call(h);
     });
@@ -202,8 +209,8 @@ export class Lfm2LM extends Module implements CausalLM {
     this.model = new Lfm2Model(spec);
   }
 
-  override forward(inputs: MxArray, cache?: LayerCache[]): MxArray {
-    return mx.tidy(() => this.model.embed_tokens.asLinear(this.model.call(inputs, cache)));
+  override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
+    return mx.tidy(() => this.model.embed_tokens.asLinear(this.model.call(inputs, cache, padding)));
   }
 
   get layers(): Lfm2Layer[] {

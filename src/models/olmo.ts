@@ -14,7 +14,7 @@ import { RMSNorm } from "../nn/layers/normalization.ts";
 import { initializeRope, RoPE, type RotaryEmbedding } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
 import type { CausalLM } from "./causal-lm.ts";
-import { createAttentionMask } from "./masks.ts";
+import { createAttentionMask, type Padding } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { GatedMLP } from "./shared/mlp.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
@@ -111,13 +111,13 @@ export class OlmoModel extends Module {
     this._slidingWindows = spec.slidingWindows;
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       let h = this.embed_tokens.call(inputs);
       // One mask per kind of layer, from the cache of the first layer of that kind.
       const masks = new Map<number | undefined, AttentionMask>();
       this._slidingWindows.forEach((window, i) => {
-        if (!masks.has(window)) masks.set(window, createAttentionMask(h, cache?.[i], window));
+        if (!masks.has(window)) masks.set(window, createAttentionMask(h, cache?.[i], window, false, padding));
       });
       this.layers.forEach((layer, i) => {
         h = layer.call(h, masks.get(this._slidingWindows[i]) ?? null, cache?.[i]);
@@ -139,9 +139,9 @@ export class OlmoLM extends Module implements CausalLM {
     this._dropRotaryBuffers = dropRotaryBuffers;
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
-      const hidden = this.model.call(inputs, cache);
+      const hidden = this.model.call(inputs, cache, padding);
       return this.lm_head ? this.lm_head.call(hidden) : this.model.embed_tokens.asLinear(hidden);
     });
   }

@@ -12,7 +12,7 @@ import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { RMSNorm } from "../nn/layers/normalization.ts";
 import { type Offset, RoPE, RotaryEmbedding } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
-import { createAttentionMask } from "./masks.ts";
+import { createAttentionMask, type Padding } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";
@@ -156,10 +156,10 @@ export class Phi3Model extends Module {
     this.norm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       let h = this.embed_tokens.call(inputs);
-      const mask = createAttentionMask(h, cache?.[0]);
+      const mask = createAttentionMask(h, cache?.[0], undefined, false, padding);
       this.layers.forEach((layer, i) => {
         h = layer.call(h, mask, cache?.[i]);
       });

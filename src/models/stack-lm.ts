@@ -7,12 +7,13 @@ import type { EmbeddingLike } from "../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { Module } from "../nn/module.ts";
 import type { CausalLM } from "./causal-lm.ts";
+import type { Padding } from "./masks.ts";
 
 /** The inner model: token ids in, final hidden states out. */
 export interface TokenStack extends Module {
   embed_tokens: EmbeddingLike;
   layers: Module[];
-  forward(inputs: MxArray, cache?: KVCache[]): MxArray;
+  forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray;
 }
 
 export interface HeadSpec {
@@ -31,9 +32,9 @@ export class StackLM<S extends TokenStack> extends Module implements CausalLM {
     if (!spec.tieWordEmbeddings) this.lm_head = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
-      const hidden = (this.model as TokenStack).call(inputs, cache);
+      const hidden = (this.model as TokenStack).call(inputs, cache, padding);
       return this.lm_head ? this.lm_head.call(hidden) : this.model.embed_tokens.asLinear(hidden);
     });
   }

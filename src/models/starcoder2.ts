@@ -12,7 +12,7 @@ import { LayerNorm } from "../nn/layers/normalization.ts";
 import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
 import { FcMLP } from "./fc-mlp.ts";
-import { createAttentionMask } from "./masks.ts";
+import { createAttentionMask, type Padding } from "./masks.ts";
 import { Attention, type AttentionSpec } from "./shared/attention.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import type { AttentionMask } from "./shared/multihead.ts";
@@ -63,10 +63,10 @@ export class Starcoder2Model extends Module {
     this.norm = new LayerNorm(spec.hiddenSize, { eps: spec.eps });
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       let h = this.embed_tokens.call(inputs);
-      const mask = createAttentionMask(h, cache?.[0]);
+      const mask = createAttentionMask(h, cache?.[0], undefined, false, padding);
       this.layers.forEach((layer, i) => {
         h = layer.call(h, mask, cache?.[i]);
       });

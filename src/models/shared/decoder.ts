@@ -9,9 +9,10 @@ import * as mx from "../../mx/index.ts";
 import { Embedding, type EmbeddingLike } from "../../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
 import { Module } from "../../nn/module.ts";
-import { createAttentionMask } from "../masks.ts";
+import { createAttentionMask, type Padding } from "../masks.ts";
 import { Attention, type AttentionSpec, type NormFactory, type NormLayer, rmsNorm } from "./attention.ts";
 import { type Activation, GatedMLP } from "./mlp.ts";
+import type { AttentionMask } from "./multihead.ts";
 import { ResidualBlock } from "./residual-block.ts";
 
 export interface DecoderSpec {
@@ -74,7 +75,7 @@ export class DecoderLayer extends ResidualBlock {
     }
   }
 
-  override forward(x: MxArray, mask: MxArray | "causal" | null, cache?: KVCache): MxArray {
+  override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const r = this.self_attn.call(this.input_layernorm.call(x), mask, cache);
       if (this.pre_feedforward_layernorm && this.post_feedforward_layernorm) {
@@ -125,23 +126,21 @@ export class DecoderStack extends Module {
     this.norm = (spec.norm ?? rmsNorm)(spec.hiddenSize, spec.rmsNormEps);
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       let h = this.embed_tokens.call(inputs);
       if (this._spec.scaleEmbeddings) h = this._spec.scaleEmbeddings(h);
       // One mask per distinct window, made from the first layer that uses it (as mlx-lm does).
-      const masks = new Map<number | undefined, MxArray | "causal" | null>();
+      const masks = new Map<number | undefined, AttentionMask>();
       this.layers.forEach((layer, i) => {
         const window = this._spec.slidingWindows[i];
-        if (!masks.has(window)) masks.set(window, this.#mask(h, cache?.[i], window));
+        if (!masks.has(window)) {
+          masks.set(window, createAttentionMask(h, cache?.[i], window, this._spec.maskAsArray ?? false, padding));
+        }
         h = layer.call(h, masks.get(window) ?? null, cache?.[i]);
       });
       return this.norm.call(h);
     });
-  }
-
-  #mask(h: MxArray, cache: KVCache | undefined, window: number | undefined): MxArray | "causal" | null {
-    return createAttentionMask(h, cache, window, this._spec.maskAsArray ?? false);
   }
 }
 
@@ -169,9 +168,9 @@ export class DecoderLM extends Module {
     if (!spec.tieWordEmbeddings) this.lm_head = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
   }
 
-  override forward(inputs: MxArray, cache?: KVCache[]): MxArray {
+  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
-      const hidden = this.model.call(inputs, cache);
+      const hidden = this.model.call(inputs, cache, padding);
       let out = this.lm_head ? this.lm_head.call(hidden) : this.model.embed_tokens.asLinear(hidden);
       const cap = this._spec.finalLogitSoftcap;
       if (cap !== undefined) out = mx.multiply(mx.tanh(mx.divide(out, cap)), cap);

@@ -15,9 +15,10 @@ import { HookPoint } from "../../nn/hook-point.ts";
 import type { LinearLike } from "../../nn/layers/linear.ts";
 import type { RotaryEmbedding } from "../../nn/layers/rope.ts";
 import { Module } from "../../nn/module.ts";
-import { createCausalMask } from "../masks.ts";
+import { createCausalMask, PaddedMask } from "../masks.ts";
 
-export type AttentionMask = MxArray | "causal" | null;
+/** "causal", an array mask, none, or a left-padded batch's mask and per-row RoPE offsets. */
+export type AttentionMask = MxArray | "causal" | PaddedMask | null;
 
 export interface AttendOptions {
   scale: number;
@@ -61,11 +62,14 @@ export abstract class MultiHeadAttention extends Module {
    * Rotates queries and keys (when there is a rope), updates the cache and attends; per-head
    * outputs [B, heads, L, D] out. The fused kernel runs unless the scores or the pattern are
    * hooked or soft-capped; then attention is written out as MLX's own CPU fallback computes it.
+   * A PaddedMask rotates each row from its own offset (its first real token at position 0).
    */
   protected attend(queries: MxArray, keys: MxArray, values: MxArray, options: AttendOptions): MxArray {
     const { cache, rope } = options;
+    const padded = options.mask instanceof PaddedMask ? options.mask : undefined;
+    const mask = padded ? padded.mask : (options.mask as Exclude<AttentionMask, PaddedMask>);
     if (rope) {
-      const offset = cache?.offset ?? 0;
+      const offset = padded ? padded.ropeOffsets : (cache?.offset ?? 0);
       queries = rope.call(queries, offset);
       keys = rope.call(keys, offset);
     }
@@ -74,9 +78,9 @@ export abstract class MultiHeadAttention extends Module {
     values = this.hook_v.call(values);
     if (cache) [keys, values] = cache.updateAndFetch(keys, values);
     if (options.softcap === undefined && !this.hook_scores.hooked && !this.hook_pattern.hooked) {
-      return mx.fast.scaledDotProductAttention(queries, keys, values, { scale: options.scale, mask: options.mask });
+      return mx.fast.scaledDotProductAttention(queries, keys, values, { scale: options.scale, mask });
     }
-    return this.#writtenOut(queries, keys, values, options);
+    return this.#writtenOut(queries, keys, values, mask, options);
   }
 
   /** Per-head outputs [B, heads, L, D] through hook_z (and hook_result) and the output projection. */
@@ -91,7 +95,13 @@ export abstract class MultiHeadAttention extends Module {
     return out.bias ? mx.add(summed, out.bias) : summed;
   }
 
-  #writtenOut(queries: MxArray, keys: MxArray, values: MxArray, options: AttendOptions): MxArray {
+  #writtenOut(
+    queries: MxArray,
+    keys: MxArray,
+    values: MxArray,
+    givenMask: MxArray | "causal" | null,
+    options: AttendOptions,
+  ): MxArray {
     const [batch, heads, length, headDim] = queries.shape as [number, number, number, number];
     const kvHeads = keys.shape[1] as number;
     const keyLength = keys.shape[2] as number;
@@ -108,7 +118,12 @@ export abstract class MultiHeadAttention extends Module {
     if (options.softcap !== undefined) {
       scores = mx.multiply(mx.tanh(mx.divide(scores, options.softcap)), options.softcap);
     }
-    const mask = options.mask === "causal" ? createCausalMask(length, keyLength - length) : options.mask;
+    let mask = givenMask === "causal" ? createCausalMask(length, keyLength - length) : givenMask;
+    // A mask [B, 1 | heads, Lq, Lk] takes the grouped layout of the scores [B, kvHeads, repeats, Lq, Lk].
+    if (mask !== null && repeats > 1 && mask.ndim === 4) {
+      const [rows, maskHeads, lq, lk] = mask.shape as [number, number, number, number];
+      mask = maskHeads === 1 ? mx.expandDims(mask, 2) : mx.reshape(mask, [rows, kvHeads, repeats, lq, lk]);
+    }
     if (mask !== null) {
       if (mask.dtype === "bool") {
         const lowest = LOWEST[scores.dtype];

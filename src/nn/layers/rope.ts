@@ -5,9 +5,10 @@ import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
 import { Module } from "../module.ts";
 
+/** The position of the first token: one for the batch, or an int Array [B] with one per row. */
 export type Offset = number | MxArray;
 
-/** Anything that rotates queries and keys at positions offset, offset + 1, ... */
+/** Anything that rotates queries and keys [B, ..., L, D] at positions offset, offset + 1, ... */
 export abstract class RotaryEmbedding extends Module {
   abstract override forward(x: MxArray, offset?: Offset): MxArray;
 }
@@ -69,11 +70,29 @@ export class DynamicNTKScalingRoPE extends RotaryEmbedding {
   }
 
   override forward(x: MxArray, offset: Offset = 0): MxArray {
-    if (typeof offset !== "number") throw new TypeError("dynamic NTK RoPE needs a number offset");
-    const seqLen = Math.max((x.shape.at(-2) as number) + offset, this._maxPositionEmbeddings);
-    const base =
+    const length = x.shape.at(-2) as number;
+    if (typeof offset === "number") return this.#rotate(x, this.#base(length + offset), offset);
+    // Per-row offsets: each row's base follows its own length; rows that share one rotate together.
+    const offsets = offset.ndim === 0 ? [offset.item() as number] : (offset.tolist() as number[]);
+    const bases = offsets.map((o) => this.#base(length + o));
+    if (bases.every((b) => b === bases[0])) return this.#rotate(x, bases[0] as number, offset);
+    return mx.tidy(() =>
+      mx.concatenate(
+        offsets.map((o, row) => this.#rotate(mx.index(x, `${row}:${row + 1}`), bases[row] as number, o)),
+        0,
+      ),
+    );
+  }
+
+  #base(seqLen: number): number {
+    const length = Math.max(seqLen, this._maxPositionEmbeddings);
+    return (
       this._base *
-      ((this._factor * seqLen) / this._maxPositionEmbeddings - (this._factor - 1)) ** (this._dims / (this._dims - 2));
+      ((this._factor * length) / this._maxPositionEmbeddings - (this._factor - 1)) ** (this._dims / (this._dims - 2))
+    );
+  }
+
+  #rotate(x: MxArray, base: number, offset: Offset): MxArray {
     return mx.fast.rope(x, this._dims, { traditional: this._traditional, base, scale: 1, offset });
   }
 }
