@@ -14,6 +14,8 @@ export interface HookContext {
   readonly named: Readonly<Record<string, unknown>>;
   /** The token ids of the current run, [batch][position], when the run was given tokens. */
   readonly tokens: readonly (readonly number[])[] | undefined;
+  /** How many pad tokens start each row of `tokens` (all 0 unless the prompts differ in length). */
+  readonly leftPadding: readonly number[] | undefined;
 }
 
 /**

@@ -352,6 +352,7 @@ export class HookedModel {
   #run(batch: PaddedBatch): MxArray {
     const { tokens, padding } = batch;
     this.#registry.run.tokens = tokens;
+    this.#registry.run.leftPadding = batch.leftPadding;
     try {
       return mx.tidy(() => {
         const ids = mx.array(tokens, "int32");
@@ -359,6 +360,7 @@ export class HookedModel {
       });
     } finally {
       this.#registry.run.tokens = undefined;
+      this.#registry.run.leftPadding = undefined;
     }
   }
 

@@ -9,9 +9,10 @@ interface Entry<F> {
   fn: F;
 }
 
-/** What a run tells the hooks about itself (the tokens it was given). */
+/** What a run tells the hooks about itself (the tokens it was given, and their left padding). */
 export interface RunState {
   tokens: readonly (readonly number[])[] | undefined;
+  leftPadding: readonly number[] | undefined;
 }
 
 class ModuleHooks implements CallInterceptor {
@@ -65,7 +66,15 @@ class ModuleHooks implements CallInterceptor {
     names.forEach((name, i) => {
       if (i < inputs.length) named[name] = inputs[i];
     });
-    return { path: this.path, module, layer: this.layer, inputs, named, tokens: this.run.tokens };
+    return {
+      path: this.path,
+      module,
+      layer: this.layer,
+      inputs,
+      named,
+      tokens: this.run.tokens,
+      leftPadding: this.run.leftPadding,
+    };
   }
 
   #invoke<T>(kind: string, fn: () => T): T | undefined {
@@ -142,7 +151,7 @@ export interface HookHandle {
 }
 
 export class HookRegistry {
-  readonly run: RunState = { tokens: undefined };
+  readonly run: RunState = { tokens: undefined, leftPadding: undefined };
   readonly #hooks = new Map<Module, ModuleHooks>();
 
   /** Attaches fn to the module found at `path`, after any hooks already there. */

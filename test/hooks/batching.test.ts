@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { HookedModel, mx, Padding } from "mlux";
+import { type HookContext, HookedModel, mx, Padding } from "mlux";
 import { SuScaledRoPE } from "../../src/models/phi3.ts";
 import { DynamicNTKScalingRoPE, initializeRope, RoPE, type RotaryEmbedding } from "../../src/nn/layers/rope.ts";
 import { assertClose } from "../oracle/oracle.ts";
@@ -230,8 +230,10 @@ describe("hooks and patterns on a padded batch", () => {
   test("hooks see the padded ids; an intervention acts on each prompt as on the prompt alone", async () => {
     const hm = await HookedModel.fromPretrained(pathOf("lfm2", "fp32"));
     const seen: (readonly (readonly number[])[])[] = [];
-    const halve = (out: mx.Array, ctx: { tokens: readonly (readonly number[])[] | undefined }) => {
+    const padding: (readonly number[])[] = [];
+    const halve = (out: mx.Array, ctx: HookContext) => {
       if (ctx.tokens) seen.push(ctx.tokens);
+      if (ctx.leftPadding) padding.push(ctx.leftPadding);
       return mx.multiply(out, 0.5);
     };
     const hooks = [["mlp_out.1", halve]] as const;
@@ -239,6 +241,7 @@ describe("hooks and patterns on a padded batch", () => {
     mx.tidy(() => {
       const logits = hm.runWithHooks(PROMPTS, { hooks });
       assert.deepEqual(seen[0], batch.tokens);
+      assert.deepEqual(padding[0], batch.leftPadding, "hooks are told where each row's padding ends");
       const plain = hm.forward(PROMPTS);
       PROMPTS.forEach((prompt, b) => {
         const alone = mx.index(hm.runWithHooks([prompt], { hooks }), 0);
