@@ -83,7 +83,7 @@ before(async () => {
       checkpoint: c.dir,
       tokens: CLEAN,
       corrupted: CORRUPTED,
-      inputs_of: [...p.outputProjections.values()],
+      inputs_of: [...p.outputProjections.values(), ...p.hm.names.layerPaths],
       ablate: [p.mlp, p.attention],
       patch: [{ path: p.patchLayer, positions: PATCH_POSITIONS }],
       patterns: p.attentionLayers.map((layer) => ({
@@ -187,6 +187,38 @@ for (const c of CASES) {
         logits.dispose();
         cache.dispose();
       }
+    });
+
+    test("standard names on module boundaries (embed, resid_pre, resid_post, ln_final) are mlx-lm's values", (t) => {
+      const { hm } = plans.get(c.label) as Plan;
+      const keys = hm
+        .standardKeys()
+        .filter((k) => /^(embed|pos_embed|ln_final|resid_pre\.\d+|resid_post\.\d+)$/.test(k));
+      // `embed` is `resid_pre.0` in families without learned positions: one activation under two
+      // names, each asked in a run of its own so each is read under its own name.
+      const seen = new Set<string>();
+      const runs: string[][] = [[], []];
+      for (const key of keys) {
+        const target = hm.names.target(key) as { path: string; input: boolean };
+        const place = `${target.path}|${target.input}`;
+        (runs[seen.has(place) ? 1 : 0] as string[]).push(key);
+        seen.add(place);
+      }
+      for (const names of runs.filter((r) => r.length > 0)) {
+        const { logits, cache } = hm.runWithCache([CLEAN], { names });
+        logits.dispose();
+        try {
+          for (const key of names) {
+            const target = hm.names.target(key) as { path: string; input: boolean };
+            const expected = python(c.label, `${target.input ? "in" : "out"}:${target.path}#0`);
+            const diff = maxAbsDiff(cache.get(key), expected, key);
+            assert.ok(diff <= EXACT, `${key} (${target.path}${target.input ? " input" : ""}): max |diff| ${diff}`);
+          }
+        } finally {
+          cache.dispose();
+        }
+      }
+      t.diagnostic(keys.join(" "));
     });
 
     test("zero-ablation of an MLP and of an attention module gives mlx-lm's logits", (t) => {
