@@ -88,6 +88,7 @@ export interface OracleJob {
   corrupted?: number[];
   inputs_of?: string[];
   ablate?: string[];
+  ablate_heads?: { projection: string; head: number; heads: number }[];
   patch?: { path: string; positions: number[] }[];
   patterns?: { attention: string; layer: number }[];
 }

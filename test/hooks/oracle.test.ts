@@ -42,6 +42,8 @@ interface Plan {
   hm: HookedModel;
   mlp: string;
   attention: string;
+  /** Query heads of the attention layers. */
+  heads: number;
   patchLayer: string;
   /** Attention path → its output projection's path, for every attention layer. */
   outputProjections: Map<string, string>;
@@ -51,7 +53,10 @@ interface Plan {
 const plans = new Map<string, Plan>();
 const oracle = new Map<string, OracleResult>();
 
-function plan(hm: HookedModel): Plan {
+// Zeroed in the head-ablation test: a head of the first attention layer.
+const ABLATED_HEAD = 1;
+
+function plan(hm: HookedModel, config: Record<string, unknown>): Plan {
   const paths = new Set(hm.paths());
   const layer1 = hm.names.layerPaths[1] as string;
   const mlp = [`${layer1}.mlp`, `${layer1}.feed_forward`].find((p) => paths.has(p));
@@ -68,6 +73,7 @@ function plan(hm: HookedModel): Plan {
     hm,
     mlp,
     attention: hm.names.attentionPaths[attentionLayers[0] as number] as string,
+    heads: (config.num_attention_heads ?? config.n_head) as number,
     patchLayer: hm.names.layerPaths[0] as string,
     outputProjections,
     attentionLayers,
@@ -77,7 +83,7 @@ function plan(hm: HookedModel): Plan {
 before(async () => {
   const jobs: OracleJob[] = [];
   for (const c of CASES) {
-    const p = plan(await HookedModel.fromPretrained(c.dir));
+    const p = plan(await HookedModel.fromPretrained(c.dir), c.config);
     plans.set(c.label, p);
     jobs.push({
       checkpoint: c.dir,
@@ -85,6 +91,9 @@ before(async () => {
       corrupted: CORRUPTED,
       inputs_of: [...p.outputProjections.values(), ...p.hm.names.layerPaths],
       ablate: [p.mlp, p.attention],
+      ablate_heads: [
+        { projection: p.outputProjections.get(p.attention) as string, head: ABLATED_HEAD, heads: p.heads },
+      ],
       patch: [{ path: p.patchLayer, positions: PATCH_POSITIONS }],
       patterns: p.attentionLayers.map((layer) => ({
         attention: p.hm.names.attentionPaths[layer] as string,
@@ -237,6 +246,34 @@ for (const c of CASES) {
       t.diagnostic(diffs.join("; "));
     });
 
+    test("zeroing one head at hook_z gives mlx-lm's logits with that head's slice of o_proj's input zeroed", (t) => {
+      const p = plans.get(c.label) as Plan;
+      const projection = p.outputProjections.get(p.attention) as string;
+      const logits = p.hm.runWithHooks([CLEAN], {
+        hooks: [
+          [
+            `${p.attention}.hook_z`,
+            (z) => {
+              assert.equal(z.shape[1], p.heads, "hook_z is [batch, heads, positions, d_head]");
+              const head = mx.reshape(mx.array(Array.from({ length: p.heads }, (_, h) => h === ABLATED_HEAD)), [
+                1,
+                p.heads,
+                1,
+                1,
+              ]);
+              return mx.where(head, mx.zerosLike(z), z);
+            },
+          ],
+        ],
+      });
+      const expected = python(c.label, `ablate_head:${projection}#${ABLATED_HEAD}`);
+      const diff = maxAbsDiff(logits, expected, "logits");
+      logits.dispose();
+      assert.ok(maxAbsDiff(expected, python(c.label, "logits"), "effect") > 1e-3, "ablating the head changes nothing");
+      assert.ok(diff <= CLOSE, `max |diff| ${diff}`);
+      t.diagnostic(`max |diff| ${diff}`);
+    });
+
     test("patching a layer's output at some positions gives mlx-lm's logits", (t) => {
       const p = plans.get(c.label) as Plan;
       const { logits: cleanLogits, cache } = p.hm.runWithCache([CLEAN], { names: [p.patchLayer] });
@@ -290,7 +327,7 @@ for (const c of CASES) {
 
     test("pattern @ V with heads merged equals mlx-lm's output-projection input", (t) => {
       const p = plans.get(c.label) as Plan;
-      const { logits, cache } = p.hm.runWithCache([CLEAN], { names: ["pattern", "v"] });
+      const { logits, cache } = p.hm.runWithCache([CLEAN], { names: ["pattern", "v", "z"] });
       logits.dispose();
       const notes: string[] = [];
       try {
@@ -306,6 +343,11 @@ for (const c of CASES) {
           });
           const expected = python(c.label, `in:${p.outputProjections.get(attention)}#0`);
           const diff = maxAbsDiff(merged, expected, attention);
+          // hook_z, heads merged, is exactly what the projection receives.
+          const z = cache.get("z", layer);
+          const zMerged = mx.reshape(mx.transpose(z, [0, 2, 1, 3]), [batch, length, -1]);
+          assert.equal(maxAbsDiff(zMerged, expected, `${attention} z`), 0, `${attention}: hook_z merged`);
+          zMerged.dispose();
           const tolerance = closeFor(merged);
           merged.dispose();
           assert.ok(diff <= tolerance, `${attention}: max |diff| ${diff}`);

@@ -8,6 +8,8 @@ REQUEST.json holds {"jobs": [job, ...]}; each job names a checkpoint folder and 
    "tokens": [ids], "corrupted": [ids of the same length],
    "inputs_of": [paths whose first input is recorded too (o_proj, c_proj, dense, out_proj)],
    "ablate": [paths whose output is replaced by zeros],
+   "ablate_heads": [{"projection": P, "head": h, "heads": H}]: zeros in head h's slice of the
+                   input of the output projection P (one of inputs_of), of H heads,
    "patch": [{"path": P, "positions": [i, ...]}],
    "patterns": [{"attention": PATH, "layer": i}]}
 
@@ -20,6 +22,7 @@ FILE.safetensors receives, on `tokens` (batch of one):
   out:PATH#N                   the output of the N-th call of the module at PATH
   in:PATH#N                    its first input (only for inputs_of)
   ablate:PATH                  logits with PATH's output replaced by zeros
+  ablate_head:P#h              logits with head h's slice of P's input replaced by zeros
   corrupted                    logits on `corrupted`, unhooked
   patch:PATH                   logits on `corrupted` with PATH's output taken from the `tokens`
                                run at the given positions
@@ -39,15 +42,16 @@ import mlx_lm
 
 
 class Tap(nn.Module):
-    """Calls the module it wraps; reports every call's inputs and output to `on_call`, which may
-    return a replacement output. Attribute reads fall through to the wrapped module, so parents
-    that read their children's fields (use_sliding, as_linear, ...) see the original."""
+    """Calls the module it wraps; `recorder.before` may replace the call's inputs, and
+    `recorder.after` sees the inputs and output and may return a replacement output. Attribute
+    reads fall through to the wrapped module, so parents that read their children's fields
+    (use_sliding, as_linear, ...) see the original."""
 
-    def __init__(self, inner, path, on_call):
+    def __init__(self, inner, path, recorder):
         super().__init__()
         self.inner = inner
         self.path = path
-        self.on_call = on_call
+        self.recorder = recorder
         self.calls = 0
 
     def __getattr__(self, key):
@@ -60,10 +64,11 @@ class Tap(nn.Module):
         return getattr(inner, key)
 
     def __call__(self, *args, **kwargs):
+        args = self.recorder.before(self.path, args)
         output = self.inner(*args, **kwargs)
         index = self.calls
         self.calls += 1
-        replaced = self.on_call(self.path, index, args, output)
+        replaced = self.recorder.after(self.path, index, args, output)
         return output if replaced is None else replaced
 
 
@@ -75,8 +80,13 @@ class Recorder:
         self.outputs = {}
         self.inputs = {}
         self.interventions = {}  # path -> fn(output) -> output
+        self.input_changes = {}  # path -> fn(first input) -> first input
 
-    def __call__(self, path, index, args, output):
+    def before(self, path, args):
+        change = self.input_changes.get(path)
+        return (change(args[0]), *args[1:]) if change else args
+
+    def after(self, path, index, args, output):
         # Kept as separate Python objects: a caller's `h += ...` rebinds the object it was handed
         # (mlx-lm's gpt2 and gemma3 do so to the embedding output), not this one.
         if isinstance(output, mx.array):
@@ -87,7 +97,7 @@ class Recorder:
         return change(output) if change else None
 
 
-def wrap_every_module(model, on_call):
+def wrap_every_module(model, recorder):
     """Replaces each module (root excluded) by a Tap in its parent; returns {path: tap}, in tree order."""
     paths = [path for path, _ in model.named_modules() if path != ""]
     taps = {}
@@ -97,7 +107,7 @@ def wrap_every_module(model, on_call):
         container = model
         for part in parents:
             container = container[int(part)] if isinstance(container, list) else container[part]
-        tap = Tap(resolve(model, path), path, on_call)
+        tap = Tap(resolve(model, path), path, recorder)
         taps[path] = tap
         if isinstance(container, list):
             container[int(last)] = tap
@@ -117,7 +127,7 @@ def resolve(model, path):
 def run(model, taps, recorder, tokens):
     for tap in taps.values():
         tap.calls = 0
-        tap.on_call = recorder
+        tap.recorder = recorder
     logits = model(mx.array([tokens], dtype=mx.int32)).astype(mx.float32)
     mx.eval(logits, recorder.outputs, recorder.inputs)
     return logits
@@ -173,6 +183,15 @@ def run_job(job):
         recorder = Recorder()
         recorder.interventions[path] = mx.zeros_like
         out[f"ablate:{path}"] = run(model, taps, recorder, tokens)
+
+    for ablation in job.get("ablate_heads", []):
+        # One head's slice of the output projection's input (heads are contiguous there).
+        projection, head, heads = ablation["projection"], ablation["head"], ablation["heads"]
+        width = record_all.inputs[f"{projection}#0"].shape[-1] // heads
+        columns = (mx.arange(heads * width) // width) == head
+        recorder = Recorder()
+        recorder.input_changes[projection] = lambda x, columns=columns: mx.where(columns, mx.zeros_like(x), x)
+        out[f"ablate_head:{projection}#{head}"] = run(model, taps, recorder, tokens)
 
     corrupted = job.get("corrupted")
     if corrupted is not None:
