@@ -90,6 +90,7 @@ export interface OracleJob {
   ablate?: string[];
   ablate_heads?: { projection: string; head: number; heads: number }[];
   patch?: { path: string; positions: number[] }[];
+  zero_inputs?: { path: string; positions: number[] }[];
   patterns?: { attention: string; layer: number }[];
 }
 

@@ -37,6 +37,8 @@ const CLEAN = promptIds(1);
 // The corrupted prompt differs at two positions; the clean layer-0 output is patched in at one.
 const CORRUPTED = CLEAN.map((id, i) => (i === 4 || i === 11 ? 3 + ((id + 4000) % 8000) : id));
 const PATCH_POSITIONS = [4];
+// A pre-hook zeroes the stream entering layer 1 at these positions.
+const ZEROED_POSITIONS = [2, 7];
 
 interface Plan {
   hm: HookedModel;
@@ -95,6 +97,7 @@ before(async () => {
         { projection: p.outputProjections.get(p.attention) as string, head: ABLATED_HEAD, heads: p.heads },
       ],
       patch: [{ path: p.patchLayer, positions: PATCH_POSITIONS }],
+      zero_inputs: [{ path: p.hm.names.layerPaths[1] as string, positions: ZEROED_POSITIONS }],
       patterns: p.attentionLayers.map((layer) => ({
         attention: p.hm.names.attentionPaths[layer] as string,
         layer,
@@ -290,6 +293,22 @@ for (const c of CASES) {
       patched.dispose();
       chosen.dispose();
       cache.dispose();
+      assert.ok(diff <= CLOSE, `max |diff| ${diff}`);
+      t.diagnostic(`max |diff| ${diff}`);
+    });
+
+    test("a pre-hook replacing a layer's input at some positions gives mlx-lm's logits", (t) => {
+      const p = plans.get(c.label) as Plan;
+      const layer = p.hm.names.layerPaths[1] as string;
+      const chosen = mx.reshape(mx.array(CLEAN.map((_, i) => ZEROED_POSITIONS.includes(i))), [1, CLEAN.length, 1]);
+      const logits = p.hm.runWithHooks([CLEAN], {
+        preHooks: [[layer, (x) => mx.where(chosen, mx.zerosLike(x), x)]],
+      });
+      const expected = python(c.label, `zero_input:${layer}`);
+      const diff = maxAbsDiff(logits, expected, "logits");
+      logits.dispose();
+      chosen.dispose();
+      assert.ok(maxAbsDiff(expected, python(c.label, "logits"), "effect") > 1e-3, "the change changes nothing");
       assert.ok(diff <= CLOSE, `max |diff| ${diff}`);
       t.diagnostic(`max |diff| ${diff}`);
     });

@@ -11,6 +11,7 @@ REQUEST.json holds {"jobs": [job, ...]}; each job names a checkpoint folder and 
    "ablate_heads": [{"projection": P, "head": h, "heads": H}]: zeros in head h's slice of the
                    input of the output projection P (one of inputs_of), of H heads,
    "patch": [{"path": P, "positions": [i, ...]}],
+   "zero_inputs": [{"path": P, "positions": [i, ...]}]: zeros in P's first input at those positions,
    "patterns": [{"attention": PATH, "layer": i}]}
 
 The model is loaded with mlx_lm.load; then every module in its tree is replaced, in its parent,
@@ -23,6 +24,7 @@ FILE.safetensors receives, on `tokens` (batch of one):
   in:PATH#N                    its first input (only for inputs_of)
   ablate:PATH                  logits with PATH's output replaced by zeros
   ablate_head:P#h              logits with head h's slice of P's input replaced by zeros
+  zero_input:PATH              logits with PATH's first input zero at the given positions
   corrupted                    logits on `corrupted`, unhooked
   patch:PATH                   logits on `corrupted` with PATH's output taken from the `tokens`
                                run at the given positions
@@ -168,6 +170,12 @@ def attention_pattern(taps, config, job_pattern, recorded):
     return pattern, {"scale": scale, "softcap": softcap, "window": window, "heads": heads, "kv_heads": kv_heads}
 
 
+def positions_mask(length, positions):
+    chosen = mx.zeros((length,), dtype=mx.bool_)
+    chosen[mx.array(positions)] = True
+    return chosen
+
+
 def run_job(job):
     model, _, config = mlx_lm.load(job["checkpoint"], return_config=True)
     record_all = Recorder(job.get("inputs_of", []))
@@ -193,6 +201,13 @@ def run_job(job):
         recorder.input_changes[projection] = lambda x, columns=columns: mx.where(columns, mx.zeros_like(x), x)
         out[f"ablate_head:{projection}#{head}"] = run(model, taps, recorder, tokens)
 
+    for zeroing in job.get("zero_inputs", []):
+        path = zeroing["path"]
+        chosen = positions_mask(len(tokens), zeroing["positions"])
+        recorder = Recorder()
+        recorder.input_changes[path] = lambda x, chosen=chosen: mx.where(chosen[None, :, None], mx.zeros_like(x), x)
+        out[f"zero_input:{path}"] = run(model, taps, recorder, tokens)
+
     corrupted = job.get("corrupted")
     if corrupted is not None:
         if len(corrupted) != len(tokens):
@@ -201,8 +216,7 @@ def run_job(job):
         for patch in job.get("patch", []):
             path = patch["path"]
             clean = record_all.outputs[f"{path}#0"]
-            chosen = mx.zeros((len(tokens),), dtype=mx.bool_)
-            chosen[mx.array(patch["positions"])] = True
+            chosen = positions_mask(len(tokens), patch["positions"])
             recorder = Recorder()
             recorder.interventions[path] = lambda output, clean=clean, chosen=chosen: mx.where(
                 chosen[None, :, None], clean, output
