@@ -256,7 +256,11 @@ export class HookedModel {
   /**
    * Generates from a prompt with hooks on during prefill and every step; with `capture`, each
    * token carries the activations of the pass that computed it (for the first token, the pass
-   * over the last prompt token; earlier prefill passes are not captured).
+   * over the last prompt token; earlier prefill passes are not captured). A captured decode step's
+   * key axis is the KV cache's: in position order for full attention, but in the rotating
+   * cache's ring order on sliding-window layers once the window is full (attention does not
+   * depend on key order; read positions accordingly). A module called twice per pass (a shared
+   * rope) keeps its last call: use hook_q / hook_k for rotated queries and keys.
    */
   *generate(prompt: string | readonly number[], options: HookedGenerateOptions = {}): Generator<HookedToken> {
     const ids = typeof prompt === "string" ? this.#encode(prompt, options) : checkIds(prompt);
