@@ -33,16 +33,41 @@ export function layoutToJSON(layout: CacheLayout): LayoutJSON {
   };
 }
 
-/** A layout read back from a saved cache. */
-export class SavedLayout implements CacheLayout {
+/** A layout held as its block paths, attention paths and a table of standard keys. */
+export class TargetLayout implements CacheLayout {
   readonly layerPaths: string[];
   readonly attentionPaths: (string | undefined)[];
-  readonly #targets: Map<string, HookTarget>;
+  protected readonly targets: Map<string, HookTarget>;
 
+  constructor(layerPaths: string[], attentionPaths: (string | undefined)[], targets: Map<string, HookTarget>) {
+    this.layerPaths = layerPaths;
+    this.attentionPaths = attentionPaths;
+    this.targets = targets;
+  }
+
+  get layers(): number {
+    return this.layerPaths.length;
+  }
+
+  /** Every standard key this model has (`embed`, `resid_pre.0`, `pattern.0` ...). */
+  keys(): string[] {
+    return [...this.targets.keys()];
+  }
+
+  /** The target of a standard key, or undefined if the model has no such activation. */
+  target(key: string): HookTarget | undefined {
+    return this.targets.get(key);
+  }
+}
+
+/** A layout read back from a saved cache. */
+export class SavedLayout extends TargetLayout {
   constructor(json: LayoutJSON) {
-    this.layerPaths = json.layerPaths;
-    this.attentionPaths = json.attentionPaths.map((p) => p ?? undefined);
-    this.#targets = new Map(json.targets.map(([key, path, input]) => [key, { path, input }]));
+    super(
+      json.layerPaths,
+      json.attentionPaths.map((p) => p ?? undefined),
+      new Map(json.targets.map(([key, path, input]) => [key, { path, input }])),
+    );
   }
 
   /** Checks the shape of parsed JSON; `where` names the file in errors. */
@@ -67,18 +92,6 @@ export class SavedLayout implements CacheLayout {
       typeof t[2] === "boolean";
     if (!Array.isArray(targets) || !targets.every(isTarget)) throw bad("targets is not a list of [key, path, input]");
     return new SavedLayout(value as LayoutJSON);
-  }
-
-  get layers(): number {
-    return this.layerPaths.length;
-  }
-
-  keys(): string[] {
-    return [...this.#targets.keys()];
-  }
-
-  target(key: string): HookTarget | undefined {
-    return this.#targets.get(key);
   }
 }
 

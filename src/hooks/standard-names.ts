@@ -13,6 +13,7 @@
 import type { CausalLM } from "../models/causal-lm.ts";
 import { MultiHeadAttention } from "../models/shared/multihead.ts";
 import type { Module } from "../nn/module.ts";
+import { TargetLayout } from "./cache-layout.ts";
 
 /** A place an activation is read or changed: a module's output, or its first input. */
 export interface HookTarget {
@@ -56,79 +57,69 @@ const POSITION_EMBEDDINGS = ["model.wpe"];
 const FINAL_NORMS = ["model.norm", "model.ln_f", "model.final_layer_norm", "model.embedding_norm"];
 
 /** The layout of one model: its blocks' paths and every standard name it has. */
-export class StandardNames {
-  /** Path of each block (`model.layers.3`). */
-  readonly layerPaths: string[];
-  /** Path of each block's attention module, or undefined where the block has none. */
-  readonly attentionPaths: (string | undefined)[];
-  readonly #targets = new Map<string, HookTarget>();
-
+export class StandardNames extends TargetLayout {
   constructor(model: CausalLM) {
-    const paths = new Map<Module, string>();
-    for (const [path, module] of model.namedModules()) paths.set(module, path);
-    this.layerPaths = model.layers.map((layer, i) => {
-      const path = paths.get(layer);
-      if (path === undefined) throw new Error(`block ${i} of the model is not in its module tree`);
-      return path;
-    });
-    this.attentionPaths = model.layers.map((layer, i) => {
-      const found = layer.children().find(([, child]) => child instanceof MultiHeadAttention);
-      return found ? `${this.layerPaths[i]}.${found[0]}` : undefined;
-    });
-    const known = new Set(paths.values());
-    const has = (path: string) => known.has(path);
-    this.layerPaths.forEach((layerPath, i) => {
-      const layer = model.layers[i] as Module & Record<string, unknown>;
-      this.#targets.set(`resid_pre.${i}`, { path: layerPath, input: true });
-      this.#targets.set(`resid_post.${i}`, { path: layerPath, input: false });
-      for (const [name, point] of [
-        ["attn_out", "hook_attn_out"],
-        ["resid_mid", "hook_resid_mid"],
-        ["mlp_out", "hook_mlp_out"],
-      ] as const) {
-        if (layer[point] !== undefined)
-          this.#targets.set(`${name}.${i}`, { path: `${layerPath}.${point}`, input: false });
-      }
-      const attention = this.attentionPaths[i];
-      if (attention === undefined) return;
-      for (const [name, point] of Object.entries(ATTENTION_POINTS)) {
-        this.#targets.set(`${name}.${i}`, { path: `${attention}.${point}`, input: false });
-      }
-    });
-    const positions = POSITION_EMBEDDINGS.find(has);
-    if (positions !== undefined) {
-      // Token and position embeddings enter the stream as separate terms.
-      const tokens = TOKEN_EMBEDDINGS.find(has);
-      if (tokens !== undefined) this.#targets.set("embed", { path: tokens, input: false });
-      this.#targets.set("pos_embed", { path: positions, input: false });
-    } else if (this.layerPaths.length > 0) {
-      this.#targets.set("embed", { path: this.layerPaths[0] as string, input: true });
-    }
-    const finalNorm = FINAL_NORMS.find(has);
-    if (finalNorm !== undefined) this.#targets.set("ln_final", { path: finalNorm, input: false });
-  }
-
-  get layers(): number {
-    return this.layerPaths.length;
-  }
-
-  /** Every standard key this model has (`embed`, `resid_pre.0`, `pattern.0` ...). */
-  keys(): string[] {
-    return [...this.#targets.keys()];
-  }
-
-  /** The target of a standard key, or undefined if the model has no such activation. */
-  target(key: string): HookTarget | undefined {
-    return this.#targets.get(key);
+    const { layerPaths, attentionPaths, targets } = layoutOf(model);
+    super(layerPaths, attentionPaths, targets);
   }
 
   /** The standard key of a target, if it has one. */
   keyOf(target: HookTarget): string | undefined {
-    for (const [key, t] of this.#targets) {
+    for (const [key, t] of this.targets) {
       if (t.path === target.path && t.input === target.input && key !== "embed") return key;
     }
-    return this.#targets.get("embed")?.path === target.path ? "embed" : undefined;
+    return this.targets.get("embed")?.path === target.path ? "embed" : undefined;
   }
+}
+
+function layoutOf(model: CausalLM): {
+  layerPaths: string[];
+  attentionPaths: (string | undefined)[];
+  targets: Map<string, HookTarget>;
+} {
+  const paths = new Map<Module, string>();
+  for (const [path, module] of model.namedModules()) paths.set(module, path);
+  const layerPaths = model.layers.map((layer, i) => {
+    const path = paths.get(layer);
+    if (path === undefined) throw new Error(`block ${i} of the model is not in its module tree`);
+    return path;
+  });
+  const attentionPaths = model.layers.map((layer, i) => {
+    const found = layer.children().find(([, child]) => child instanceof MultiHeadAttention);
+    return found ? `${layerPaths[i]}.${found[0]}` : undefined;
+  });
+  const targets = new Map<string, HookTarget>();
+  const known = new Set(paths.values());
+  const has = (path: string) => known.has(path);
+  layerPaths.forEach((layerPath, i) => {
+    const layer = model.layers[i] as Module & Record<string, unknown>;
+    targets.set(`resid_pre.${i}`, { path: layerPath, input: true });
+    targets.set(`resid_post.${i}`, { path: layerPath, input: false });
+    for (const [name, point] of [
+      ["attn_out", "hook_attn_out"],
+      ["resid_mid", "hook_resid_mid"],
+      ["mlp_out", "hook_mlp_out"],
+    ] as const) {
+      if (layer[point] !== undefined) targets.set(`${name}.${i}`, { path: `${layerPath}.${point}`, input: false });
+    }
+    const attention = attentionPaths[i];
+    if (attention === undefined) return;
+    for (const [name, point] of Object.entries(ATTENTION_POINTS)) {
+      targets.set(`${name}.${i}`, { path: `${attention}.${point}`, input: false });
+    }
+  });
+  const positions = POSITION_EMBEDDINGS.find(has);
+  if (positions !== undefined) {
+    // Token and position embeddings enter the stream as separate terms.
+    const tokens = TOKEN_EMBEDDINGS.find(has);
+    if (tokens !== undefined) targets.set("embed", { path: tokens, input: false });
+    targets.set("pos_embed", { path: positions, input: false });
+  } else if (layerPaths.length > 0) {
+    targets.set("embed", { path: layerPaths[0] as string, input: true });
+  }
+  const finalNorm = FINAL_NORMS.find(has);
+  if (finalNorm !== undefined) targets.set("ln_final", { path: finalNorm, input: false });
+  return { layerPaths, attentionPaths, targets };
 }
 
 /** `name` and `layer` as a standard key: ("resid_post", 3) → "resid_post.3". */
