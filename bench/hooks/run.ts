@@ -5,8 +5,8 @@ import { commit, type Result, runMlux, runPython, today } from "../peers.ts";
 
 const dirs = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : ["fixtures/tiny-lm-f16", ".checkpoints/qwen3/fp32", ".checkpoints/llama-fullvocab/q4"];
-const [tokens, repeats] = ["256", "9"];
+  : ["fixtures/tiny-lm-f16", ".checkpoints/qwen3/fp32", ".checkpoints/gemma3_text/q4"];
+const [tokens, repeats] = ["256", "7"];
 
 const lines = [
   `### Hooks (commit ${commit}, ${today}; ${tokens} tokens, median of ${repeats})`,
