@@ -75,7 +75,12 @@ export function* generateStep(
     let position = 0;
     while (prompt.length - position > 1) {
       const chunk = prompt.slice(position, Math.min(position + prefillStep, prompt.length - 1));
-      mx.tidy(() => mx.eval(model.call(mx.array([chunk]), cache)));
+      mx.tidy(() => {
+        const logits = model.call(mx.array([chunk]), cache);
+        // As mlx-lm, only the cache is computed: a prefill chunk's logits (the output projection
+        // over the whole vocabulary at every position) are never read.
+        mx.eval(cacheState(cache) ?? logits);
+      });
       position += chunk.length;
     }
     if (maxTokens <= 0) return;
@@ -111,6 +116,17 @@ export function* generateStep(
     for (const a of [...(current ?? []), ...(next ?? [])]) a.dispose();
     if (ownCache) for (const c of cache) c.dispose();
   }
+}
+
+// The arrays of every layer's cache, or undefined if a cache does not say what it holds.
+function cacheState(cache: readonly LayerCache[]): MxArray[] | undefined {
+  const arrays: MxArray[] = [];
+  for (const c of cache) {
+    const state = (c as { state?: unknown }).state;
+    if (!Array.isArray(state)) return undefined;
+    arrays.push(...(state as MxArray[]));
+  }
+  return arrays;
 }
 
 // The value of a sampled token (waits for it to be computed).

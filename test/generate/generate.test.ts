@@ -4,6 +4,8 @@
 // as mlx-lm leaves it; a sampler's out-of-range token is an error, not a crash.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, truncateSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -12,7 +14,7 @@ import { loadModel, mx } from "mlux";
 import { type GenerateStepOptions, generateStep, generateTokens } from "../../src/generate/generate.ts";
 import type { KVCache } from "../../src/generate/kv-cache.ts";
 import { greedy, makeSampler, repetitionPenalty } from "../../src/generate/sampling.ts";
-import type { CausalLM } from "../../src/models/causal-lm.ts";
+import type { CausalLM, LayerCache } from "../../src/models/causal-lm.ts";
 import { assertClose } from "../oracle/oracle.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -194,6 +196,30 @@ describe("no arrays are left behind", () => {
     assert.deepEqual(got, expected);
     assert.equal(mx.liveArrays(), live);
   });
+});
+
+test("prefill computes the cache, not the logits of the prompt chunks (as mlx-lm)", () => {
+  const dir = mkdtempSync(join(tmpdir(), "mlux-generate-"));
+  try {
+    // Logits of a multi-token pass that cannot be computed: reading them fails.
+    const path = mx.saveSafetensors(join(dir, "poison"), { p: mx.zeros([4096], "float16") });
+    const { p: poison } = mx.loadSafetensors(path).arrays as { p: mx.Array };
+    truncateSync(path, 10);
+    const expected = generateTokens(model, prompt, { maxTokens: 4 });
+    const forward = model.forward;
+    model.forward = (inputs: mx.Array, cache?: LayerCache[]) => {
+      const logits = forward.call(model, inputs, cache);
+      return inputs.shape[1] === 1 ? logits : mx.add(logits, poison);
+    };
+    try {
+      assert.deepEqual(generateTokens(model, prompt, { maxTokens: 4, prefillStepSize: 3 }), expected);
+    } finally {
+      model.forward = forward;
+      poison.dispose();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("a cache passed in holds the prompt and every token yielded, as mlx-lm's", () => {
