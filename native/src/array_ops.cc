@@ -113,6 +113,16 @@ MLUX_FN("asyncEval", AsyncEval) {
   return promise;
 }
 
+// scheduleEval(...arrays): starts evaluation on this thread and returns at once; nothing waits
+// and nothing is resolved. Reading one of the arrays later (eval, toBytes) waits for it, as
+// Python's mx.async_eval followed by item().
+MLUX_FN("scheduleEval", ScheduleEval) {
+  std::vector<mx::array> arrays;
+  for (size_t i = 0; i < info.Length(); ++i) arrays.push_back(Unwrap(info[i]));
+  mx::async_eval(std::move(arrays));
+  return info.Env().Undefined();
+}
+
 MLUX_FN("astype", Astype) { return Wrap(info.Env(), mx::astype(Unwrap(info[0]), DtypeArg(info, 1))); }
 
 MLUX_FN("view", View) { return Wrap(info.Env(), mx::view(Unwrap(info[0]), DtypeArg(info, 1))); }

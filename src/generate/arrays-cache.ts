@@ -22,6 +22,11 @@ export class ArraysCache {
     this.#slots[slot] = value;
   }
 
+  /** The arrays stored, as mlx-lm's state. */
+  get state(): MxArray[] {
+    return this.#slots.filter((a) => a !== undefined);
+  }
+
   dispose(): void {
     for (const a of this.#slots) a?.dispose();
     this.#slots.fill(undefined);

@@ -42,6 +42,11 @@ export class KVCache {
     return returnArray ? createCausalMask(n, this.offset) : "causal";
   }
 
+  /** The arrays stored (what must be computed for the cache to be up to date), as mlx-lm's state. */
+  get state(): MxArray[] {
+    return [this.#keys, this.#values].filter((a) => a !== undefined);
+  }
+
   dispose(): void {
     this.#keys?.dispose();
     this.#values?.dispose();

@@ -54,6 +54,10 @@ export class RotatingKVCache extends KVCache {
     return null;
   }
 
+  override get state(): MxArray[] {
+    return [this.#keys, this.#values].filter((a) => a !== undefined);
+  }
+
   override dispose(): void {
     this.#keys?.dispose();
     this.#values?.dispose();

@@ -2,6 +2,7 @@
 
 import { MxArray, wrap } from "./array.ts";
 import { array as arrayFrom } from "./creation.ts";
+import { clampDeferred } from "./deferred-range.ts";
 import { isInteger } from "./dtype.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, type Operand, operand } from "./operand.ts";
@@ -336,8 +337,11 @@ export function take(a: MxArray, indices: number | MxArray | IndexList, axis: nu
   const made: MxArray[] = [];
   try {
     const positions = positionsArg("take", indices, made);
-    checkPositions(positions, size, where);
-    return wrap(n.take(source.handle, positions.handle, axis));
+    // Positions whose owner checks them later (src/mx/deferred-range.ts) are clamped, not read.
+    const clamped = clampDeferred(positions, size);
+    if (clamped) made.push(clamped);
+    else checkPositions(positions, size, where);
+    return wrap(n.take(source.handle, (clamped ?? positions).handle, axis));
   } finally {
     for (const m of made) m.dispose();
   }

@@ -3,7 +3,7 @@ import type { MxArray } from "./array.ts";
 import { native, nativeFunctions } from "./native.ts";
 import { handles } from "./operand.ts";
 
-const n = nativeFunctions("asyncEval", "eval");
+const n = nativeFunctions("asyncEval", "eval", "scheduleEval");
 
 /** Computes the given arrays (and what they depend on) now, blocking until done. */
 export function evaluate(...arrays: (MxArray | MxArray[])[]): void {
@@ -21,6 +21,16 @@ export function asyncEval(...arrays: (MxArray | MxArray[])[]): Promise<void> {
   } catch (error) {
     return Promise.reject(error);
   }
+}
+
+/**
+ * Starts computing the given arrays in the background and returns at once, as Python's
+ * mx.async_eval: nothing is awaited, and reading one of them later (item, tolist, eval) waits for
+ * it. Lets a synchronous loop build the next graph while this one computes. An error raised while
+ * computing is thrown by this call or by a later read, depending on when it arises.
+ */
+export function scheduleEval(...arrays: (MxArray | MxArray[])[]): void {
+  n.scheduleEval(...handles(arrays.flat()));
 }
 
 /** The MLX release the addon runs on, and which BLAS serves fp32/fp64 matrix products. */

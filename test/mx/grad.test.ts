@@ -302,6 +302,17 @@ describe("errors inside and around the traced function", () => {
     await assert.rejects(pending as Promise<void>, /\[async_eval\] Not allowed inside a graph transformation/);
   });
 
+  test("scheduleEval inside the function is an error, as asyncEval", () => {
+    assert.throws(
+      () =>
+        mx.grad((x: mx.Array) => {
+          mx.scheduleEval(mx.exp(x));
+          return sumAll(x);
+        })(mx.array([1, 2], "float32")),
+      /\[async_eval\] Not allowed inside a graph transformation/,
+    );
+  });
+
   test("the gradient of a non-scalar output is a clear error, also for a one-element non-scalar", () => {
     const message = /\[grad\] the function must return a scalar \(a 0-d array\).*output has shape \(3,4\)/;
     assert.throws(() => mx.grad((x: mx.Array) => mx.multiply(x, x))(x34), message);

@@ -243,3 +243,63 @@ describe("asyncEval", () => {
     await assert.rejects(mx.asyncEval(a), /this Array was disposed/);
   });
 });
+
+describe("scheduleEval", () => {
+  test("returns at once; reading the arrays waits for them", () => {
+    const a = mx.add(mx.arange(5), 1);
+    const b = mx.multiply(a, a);
+    assert.equal(mx.scheduleEval(a, [b]), undefined);
+    assert.deepEqual(b.tolist(), [1, 4, 9, 16, 25]);
+    assert.deepEqual(a.tolist(), [1, 2, 3, 4, 5]);
+  });
+
+  test("a graph built on a scheduled array while it computes gives the same values as without", () => {
+    const chain = () => {
+      let x = mx.random.uniform(0, 1, [1 << 16], { key: mx.random.key(3) });
+      for (let i = 0; i < 4; i++) x = mx.sin(mx.add(mx.exp(x), 0.5));
+      return x;
+    };
+    const expected = mx.tidy(() => mx.sum(chain()).item());
+    const got = mx.tidy(() => {
+      const x = chain();
+      mx.scheduleEval(x);
+      const y = mx.sum(x);
+      mx.scheduleEval(y);
+      return y.item();
+    });
+    assert.equal(got, expected);
+  });
+
+  test("an array disposed before it is read: nothing is left behind and the process goes on", () => {
+    const before = mx.liveArrays();
+    mx.tidy(() => {
+      let x = mx.random.uniform(0, 1, [1 << 18], { key: mx.random.key(4) });
+      for (let i = 0; i < 4; i++) x = mx.sin(mx.add(mx.exp(x), 0.5));
+      mx.scheduleEval(x);
+    });
+    assert.equal(mx.liveArrays(), before);
+    mx.synchronize();
+    assert.deepEqual(mx.add(mx.ones([2]), 1).tolist(), [2, 2]);
+  });
+
+  test("an error while computing is thrown (when scheduling or reading, as it comes); the process goes on", () => {
+    const path = mx.saveSafetensors(join(dir, "shrinks-scheduled"), {
+      a: mx.arange(4096, undefined, undefined, "float32"),
+    });
+    const { a } = mx.loadSafetensors(path).arrays as { a: mx.Array };
+    truncateSync(path, 100);
+    const b = mx.add(a, 1);
+    assert.throws(() => {
+      mx.scheduleEval(b);
+      mx.sum(b).item();
+    }, /Unable to read/);
+    assert.deepEqual(mx.ones([3]).tolist(), [1, 1, 1]);
+  });
+
+  test("a disposed array or a non-array is an error at once", () => {
+    const a = mx.ones([2]);
+    a.dispose();
+    assert.throws(() => mx.scheduleEval(a), /this Array was disposed/);
+    assert.throws(() => mx.scheduleEval([1] as unknown as mx.Array[]), /element 0 of the list is not an mx Array/);
+  });
+});
