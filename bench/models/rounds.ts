@@ -3,30 +3,21 @@
 // shared or virtual machine one run's ratio can move by a third; the medians of interleaved
 // rounds are what to compare.
 // Usage: node --conditions=mlux-source --import tsx bench/models/rounds.ts ROUNDS [DIR ...]
-import { execFileSync } from "node:child_process";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { commit, type Result, runMlux, runPython, today } from "../peers.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const python = join(process.env.MLUX_ORACLE_VENV ?? join(root, ".venv-oracle"), "bin", "python");
-const shim = join(process.env.MLUX_CACHE_DIR ?? join(root, ".mlx"), "mlx-cpu-0.32.4", "mlux_gemm", "libmlux_gemm.so");
 const [roundsArg, ...rest] = process.argv.slice(2);
 const rounds = Number(roundsArg);
 if (!Number.isInteger(rounds) || rounds < 1) throw new Error("usage: rounds.ts ROUNDS [DIR ...]");
 const dirs = rest.length ? rest : ["fixtures/tiny-lm-f16", "fixtures/tiny-lm-4bit", ".checkpoints/llama-fullvocab/q4"];
 
-type Result = Record<string, number>;
-const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Result =>
-  JSON.parse(execFileSync(cmd, args, { cwd: root, env, encoding: "utf8" }).trim().split("\n").pop() as string);
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
 
-const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
 const lines = [
-  `### Models, ${rounds} interleaved rounds (commit ${commit}, ${new Date().toISOString().slice(0, 10)})`,
+  `### Models, ${rounds} interleaved rounds (commit ${commit}, ${today})`,
   "",
   "| checkpoint | prefill 256 tok/s, medians (mlux / mlx-lm = ratio) | decode 64 tok/s, medians (mlux / mlx-lm = ratio) | decode ratio of each round |",
   "|---|---|---|---|",
@@ -35,10 +26,8 @@ for (const dir of dirs) {
   const ours: Result[] = [];
   const theirs: Result[] = [];
   for (let i = 0; i < rounds; i++) {
-    ours.push(
-      run(process.execPath, ["--conditions=mlux-source", "--import", "tsx", "bench/models/mlux_models.ts", dir]),
-    );
-    theirs.push(run(python, ["bench/models/mlx_lm_models.py", dir], { ...process.env, LD_PRELOAD: shim }));
+    ours.push(runMlux("bench/models/mlux_models.ts", [dir]));
+    theirs.push(runPython("bench/models/mlx_lm_models.py", [dir]));
   }
   const cell = (key: string) => {
     const a = median(ours.map((r) => r[key] as number));
