@@ -1,7 +1,7 @@
 // A batch of prompts of different lengths, left-padded to the longest: what HookedModel runs and
 // how to take each prompt's own positions back out of a padded result.
 
-import { Padding } from "../models/masks.ts";
+import { Padding } from "../models/cache/masks.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 

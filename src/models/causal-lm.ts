@@ -3,7 +3,7 @@
 // DecoderLM and every architecture file's model satisfy it.
 import type { MxArray } from "../mx/array.ts";
 import type { Module } from "../nn/module.ts";
-import type { Padding } from "./masks.ts";
+import type { Padding } from "./cache/masks.ts";
 
 /** The per-layer state a model keeps across generation steps (KVCache, RotatingKVCache, ArraysCache ...). */
 export interface LayerCache {

@@ -2,14 +2,15 @@
 // shared decoder: RMSNorm scaling by (1 + weight), embeddings scaled by sqrt(hidden_size), gated
 // GELU MLPs, tied embeddings; Gemma 2 adds soft-capped attention and logits and sandwich norms,
 // Gemma 3 q/k norms and interleaved sliding-window layers with their own RoPE base.
-import { KVCache } from "../generate/kv-cache.ts";
-import { RotatingKVCache } from "../generate/rotating-kv-cache.ts";
+
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { gelu, geluApprox } from "../nn/layers/activations.ts";
 import { initializeRope, RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
+import { KVCache } from "./cache/kv-cache.ts";
+import { RotatingKVCache } from "./cache/rotating-kv-cache.ts";
 import type { AttentionSpec, NormFactory } from "./shared/attention.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { DecoderLM } from "./shared/decoder.ts";

@@ -1,7 +1,7 @@
 // GPT-NeoX (Pythia) as mlx-lm's gpt_neox: query_key_value fused per head ([q|k|v] of head 0, then
 // head 1 ...), partial rotary (rotary_pct), LayerNorm, gelu_approx MLP of 4·hidden, parallel or
 // sequential residual (use_parallel_residual), untied model.embed_out.
-import { KVCache } from "../generate/kv-cache.ts";
+
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -11,8 +11,9 @@ import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { LayerNorm } from "../nn/layers/normalization.ts";
 import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
+import { KVCache } from "./cache/kv-cache.ts";
+import { createAttentionMask, type Padding } from "./cache/masks.ts";
 import type { CausalLM } from "./causal-lm.ts";
-import { createAttentionMask, type Padding } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";

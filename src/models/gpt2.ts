@@ -1,6 +1,6 @@
 // GPT-2 as mlx-lm's gpt2: learned positions (wpe), fused c_attn [q | k | v] with bias, LayerNorm,
 // gelu_approx MLP of 4·n_embd, head tied to wte. Module paths: model.h.N.{ln_1, attn.c_attn, ...}.
-import { KVCache } from "../generate/kv-cache.ts";
+
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -9,9 +9,10 @@ import { Embedding, type EmbeddingLike } from "../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { LayerNorm } from "../nn/layers/normalization.ts";
 import { Module } from "../nn/module.ts";
+import { KVCache } from "./cache/kv-cache.ts";
+import { createAttentionMask, type Padding } from "./cache/masks.ts";
 import type { CausalLM } from "./causal-lm.ts";
 import { FcMLP } from "./fc-mlp.ts";
-import { createAttentionMask, type Padding } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";

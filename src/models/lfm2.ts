@@ -3,8 +3,7 @@
 // (left-padded, or continued from the cached last kernel-1 inputs); C · conv; out_proj. Attention
 // layers: per-head q_layernorm / k_layernorm, RoPE, out_proj. SwiGLU feed_forward (w1, w3, w2) with
 // the auto-adjusted width; pre-norms operator_norm / ffn_norm; final embedding_norm; always tied.
-import { ArraysCache } from "../generate/arrays-cache.ts";
-import { KVCache } from "../generate/kv-cache.ts";
+
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -15,8 +14,10 @@ import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { RMSNorm } from "../nn/layers/normalization.ts";
 import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
+import { ArraysCache } from "./cache/arrays-cache.ts";
+import { KVCache } from "./cache/kv-cache.ts";
+import { createAttentionMask, type Padding } from "./cache/masks.ts";
 import type { CausalLM, LayerCache } from "./causal-lm.ts";
-import { createAttentionMask, type Padding } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";

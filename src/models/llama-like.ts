@@ -1,9 +1,10 @@
 // The llama-like families of mlx-lm, each a reading of its config onto the shared decoder:
 // llama (Llama 2/3.x, Mistral, SmolLM2, TinyLlama), qwen2, qwen3.
-import { KVCache } from "../generate/kv-cache.ts";
-import { RotatingKVCache } from "../generate/rotating-kv-cache.ts";
+
 import type { ModelConfig } from "../load/config.ts";
 import { initializeRope } from "../nn/layers/rope.ts";
+import { KVCache } from "./cache/kv-cache.ts";
+import { RotatingKVCache } from "./cache/rotating-kv-cache.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { DecoderLM, type DecoderSpec } from "./shared/decoder.ts";
 

@@ -3,8 +3,7 @@
 // outputs are normed (post_attention_layernorm, post_feedforward_layernorm) before the residual
 // add. OLMo 3 adds layer_types: sliding layers (window sliding_window) rotate with plain RoPE,
 // full layers with the config's rope_scaling.
-import { KVCache } from "../generate/kv-cache.ts";
-import { RotatingKVCache } from "../generate/rotating-kv-cache.ts";
+
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -13,8 +12,10 @@ import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { RMSNorm } from "../nn/layers/normalization.ts";
 import { initializeRope, RoPE, type RotaryEmbedding } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
+import { KVCache } from "./cache/kv-cache.ts";
+import { createAttentionMask, type Padding } from "./cache/masks.ts";
+import { RotatingKVCache } from "./cache/rotating-kv-cache.ts";
 import type { CausalLM } from "./causal-lm.ts";
-import { createAttentionMask, type Padding } from "./masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { GatedMLP } from "./shared/mlp.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";

@@ -2,7 +2,6 @@
 // partial_rotary_factor, rope_scaling longrope / su (SuScaledRoPE: long factors always, input scale
 // on the rotated features) or linear; RMSNorm pre-norm decoder; lm_head unless tied.
 
-import type { KVCache } from "../generate/kv-cache.ts";
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -12,7 +11,8 @@ import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { RMSNorm } from "../nn/layers/normalization.ts";
 import { type Offset, RoPE, RotaryEmbedding } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
-import { createAttentionMask, type Padding } from "./masks.ts";
+import type { KVCache } from "./cache/kv-cache.ts";
+import { createAttentionMask, type Padding } from "./cache/masks.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";

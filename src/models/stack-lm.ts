@@ -1,13 +1,14 @@
 // The shape most families share around their own blocks: Model.model = { embed_tokens, layers,
 // norm ... } and Model.lm_head unless the embeddings are tied, a KV cache per layer.
-import { KVCache } from "../generate/kv-cache.ts";
+
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import type { EmbeddingLike } from "../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { Module } from "../nn/module.ts";
+import { KVCache } from "./cache/kv-cache.ts";
+import type { Padding } from "./cache/masks.ts";
 import type { CausalLM } from "./causal-lm.ts";
-import type { Padding } from "./masks.ts";
 
 /** The inner model: token ids in, final hidden states out. */
 export interface TokenStack extends Module {

@@ -2,7 +2,6 @@
 // c_fc / c_proj MLP, GQA attention with plain RoPE (the shared attention, with biases); lm_head
 // unless tied. sliding_window is not read by mlx-lm, so every layer attends to every position.
 
-import type { KVCache } from "../generate/kv-cache.ts";
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -11,8 +10,9 @@ import { Embedding, type EmbeddingLike } from "../nn/layers/embedding.ts";
 import { LayerNorm } from "../nn/layers/normalization.ts";
 import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
+import type { KVCache } from "./cache/kv-cache.ts";
+import { createAttentionMask, type Padding } from "./cache/masks.ts";
 import { FcMLP } from "./fc-mlp.ts";
-import { createAttentionMask, type Padding } from "./masks.ts";
 import { Attention, type AttentionSpec } from "./shared/attention.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import type { AttentionMask } from "./shared/multihead.ts";

@@ -12,8 +12,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { loadModel, mx } from "mlux";
 import { type GenerateStepOptions, generateStep, generateTokens } from "../../src/generate/generate.ts";
-import type { KVCache } from "../../src/generate/kv-cache.ts";
 import { greedy, makeSampler, repetitionPenalty } from "../../src/generate/sampling.ts";
+import type { KVCache } from "../../src/models/cache/kv-cache.ts";
 import type { CausalLM, LayerCache } from "../../src/models/causal-lm.ts";
 import { assertClose } from "../oracle/oracle.ts";
 

@@ -2,7 +2,7 @@
 // and the masks it makes, over prefill chunks and single steps that wrap the ring.
 import { after, test } from "node:test";
 import { mx } from "mlux";
-import { RotatingKVCache } from "../../src/generate/rotating-kv-cache.ts";
+import { RotatingKVCache } from "../../src/models/cache/rotating-kv-cache.ts";
 import { closeOracle, expectSameAsPython, randomArray } from "../oracle/oracle.ts";
 
 after(closeOracle);

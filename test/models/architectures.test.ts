@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { mx } from "mlux";
-import { RotatingKVCache } from "../../src/generate/rotating-kv-cache.ts";
+import { RotatingKVCache } from "../../src/models/cache/rotating-kv-cache.ts";
 import { buildModel } from "../../src/models/registry.ts";
 import { closeOracle, expectSameAsPython, randomArray } from "../oracle/oracle.ts";
 

@@ -1,13 +1,14 @@
 // Multi-head attention as the llama-like families of mlx-lm compute it: projections, optional
 // per-head q/k norms, RoPE at the cache offset, grouped-query attention on the fused kernel, or
 // written out where the scores are soft-capped (Gemma 2).
-import type { KVCache } from "../../generate/kv-cache.ts";
+
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
 import { RMSNorm } from "../../nn/layers/normalization.ts";
 import type { RotaryEmbedding } from "../../nn/layers/rope.ts";
 import type { Module } from "../../nn/module.ts";
+import type { KVCache } from "../cache/kv-cache.ts";
 import { type AttentionMask, MultiHeadAttention } from "./multihead.ts";
 
 /** A normalization layer: one array in, one out. */

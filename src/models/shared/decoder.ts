@@ -3,13 +3,14 @@
 //   Model.lm_head unless the embeddings are tied.
 // Gemma 2/3 layers are "sandwiched": post_attention_layernorm normalizes the attention output, and
 // pre_feedforward_layernorm / post_feedforward_layernorm surround the MLP.
-import { KVCache } from "../../generate/kv-cache.ts";
+
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
 import { Embedding, type EmbeddingLike } from "../../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
 import { Module } from "../../nn/module.ts";
-import { createAttentionMask, type Padding } from "../masks.ts";
+import { KVCache } from "../cache/kv-cache.ts";
+import { createAttentionMask, type Padding } from "../cache/masks.ts";
 import { Attention, type AttentionSpec, type NormFactory, type NormLayer, rmsNorm } from "./attention.ts";
 import { type Activation, GatedMLP } from "./mlp.ts";
 import type { AttentionMask } from "./multihead.ts";

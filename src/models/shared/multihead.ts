@@ -8,14 +8,15 @@
 // them to earlier ones; key/value heads are the kv heads under GQA); hook_scores and hook_pattern
 // are [batch, heads, query, key] (key spans the cache); hook_result is [batch, positions, heads,
 // d_model], each head's contribution to the residual stream.
-import type { KVCache } from "../../generate/kv-cache.ts";
+
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
 import { HookPoint } from "../../nn/hook-point.ts";
 import type { LinearLike } from "../../nn/layers/linear.ts";
 import type { RotaryEmbedding } from "../../nn/layers/rope.ts";
 import { Module } from "../../nn/module.ts";
-import { createCausalMask, PaddedMask } from "../masks.ts";
+import type { KVCache } from "../cache/kv-cache.ts";
+import { createCausalMask, PaddedMask } from "../cache/masks.ts";
 
 /** "causal", an array mask, none, or a left-padded batch's mask and per-row RoPE offsets. */
 export type AttentionMask = MxArray | "causal" | PaddedMask | null;

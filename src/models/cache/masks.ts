@@ -1,9 +1,9 @@
 // Attention masks, as mlx-lm builds them (mlx_lm/models/base.py), and the masks and positions of
 // a left-padded batch of prompts of different lengths.
 
-import type { KVCache } from "../generate/kv-cache.ts";
-import type { MxArray } from "../mx/array.ts";
-import * as mx from "../mx/index.ts";
+import type { MxArray } from "../../mx/array.ts";
+import * as mx from "../../mx/index.ts";
+import type { KVCache } from "./kv-cache.ts";
 
 /** A boolean [n, offset + n] mask: query i sees key j when j <= offset + i (and within the window). */
 export function createCausalMask(n: number, offset = 0, windowSize?: number): MxArray {

@@ -1,8 +1,8 @@
 // The key/value cache of one attention layer, grown in steps of 256 positions as mlx-lm's KVCache.
 
-import { createCausalMask } from "../models/masks.ts";
-import type { MxArray } from "../mx/array.ts";
-import * as mx from "../mx/index.ts";
+import type { MxArray } from "../../mx/array.ts";
+import * as mx from "../../mx/index.ts";
+import { createCausalMask } from "./masks.ts";
 
 const STEP = 256;
 

@@ -3,10 +3,10 @@
 // put back in temporal order and trimmed for multi-token steps (which see up to max_size + L - 1
 // keys, so that every new token has a full window).
 
-import { createCausalMask } from "../models/masks.ts";
-import type { MxArray } from "../mx/array.ts";
-import * as mx from "../mx/index.ts";
+import type { MxArray } from "../../mx/array.ts";
+import * as mx from "../../mx/index.ts";
 import { KVCache } from "./kv-cache.ts";
+import { createCausalMask } from "./masks.ts";
 
 const STEP = 256;
 

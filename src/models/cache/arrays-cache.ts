@@ -1,7 +1,7 @@
 // A cache of fixed slots of state arrays, as mlx-lm's ArraysCache: the short-convolution layers
 // of LFM2 keep their last kernel-1 inputs in slot 0.
-import type { MxArray } from "../mx/array.ts";
-import * as mx from "../mx/index.ts";
+import type { MxArray } from "../../mx/array.ts";
+import * as mx from "../../mx/index.ts";
 
 export class ArraysCache {
   #slots: (MxArray | undefined)[];
