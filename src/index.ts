@@ -1,9 +1,18 @@
 // mlux: look inside language models and intervene in them, on MLX.
+
+export type { CacheLayout } from "./analysis/cache-layout.ts";
+export type { PositionSelector } from "./analysis/cache-source.ts";
+export type { ApplyLnOptions, TokenIds } from "./analysis/norm-stack.ts";
+export type { FinalNorm, ModelIdentity, ModelReadout, Unembedding } from "./analysis/readout.ts";
+export type {
+  AccumulatedResidOptions,
+  DecomposeResidOptions,
+  Labeled,
+  StackOptions,
+} from "./analysis/residual-stream.ts";
 export { type GeneratedToken, type GenerateStepOptions, generateStep, generateTokens } from "./generate/generate.ts";
 export { makeSampler, repetitionPenalty, type Sampler, type SamplingOptions } from "./generate/sampling.ts";
 export { ActivationCache, type CacheModel } from "./hooks/activation-cache.ts";
-export type { CacheLayout } from "./hooks/cache-layout.ts";
-export type { PositionSelector } from "./hooks/cache-source.ts";
 export { type Hook, type HookContext, HookError, type PreHook } from "./hooks/hook-types.ts";
 export {
   type CacheOptions,
@@ -13,11 +22,8 @@ export {
   type ModelInput,
   type TokenOptions,
 } from "./hooks/hooked-model.ts";
-export type { ApplyLnOptions, TokenIds } from "./hooks/norm-stack.ts";
 export { PaddedBatch } from "./hooks/padded-batch.ts";
-export type { FinalNorm, ModelIdentity, ModelReadout, Unembedding } from "./hooks/readout.ts";
 export type { HookHandle } from "./hooks/registry.ts";
-export type { AccumulatedResidOptions, DecomposeResidOptions, Labeled, StackOptions } from "./hooks/residual-stream.ts";
 export type { HookSelector } from "./hooks/select.ts";
 export { LAYER_NAMES, MODEL_NAMES, type StandardName, StandardNames } from "./hooks/standard-names.ts";
 export { type ResolveOptions, resolveModelPath } from "./load/resolve.ts";

@@ -1,12 +1,10 @@
 // The activations one run recorded, by standard key (`resid_post.3`, `pattern.0`) or module path,
 // with TransformerLens's residual-stream utilities over them and saving to / loading from disk.
-import type { MxArray } from "../mx/array.ts";
-import * as mx from "../mx/index.ts";
-import { readCache, writeCache } from "./cache-file.ts";
-import { type CacheLayout, sameLayout } from "./cache-layout.ts";
-import type { CacheSource, PositionSelector } from "./cache-source.ts";
-import { type ApplyLnOptions, logitAttributions, normalizeStack, type TokenIds } from "./norm-stack.ts";
-import type { ModelReadout } from "./readout.ts";
+
+import type { CacheLayout } from "../analysis/cache-layout.ts";
+import type { CacheSource, PositionSelector } from "../analysis/cache-source.ts";
+import { type ApplyLnOptions, logitAttributions, normalizeStack, type TokenIds } from "../analysis/norm-stack.ts";
+import type { ModelReadout } from "../analysis/readout.ts";
 import {
   type AccumulatedResidOptions,
   accumulatedResid,
@@ -15,7 +13,11 @@ import {
   type Labeled,
   type StackOptions,
   stackHeadResults,
-} from "./residual-stream.ts";
+} from "../analysis/residual-stream.ts";
+import type { MxArray } from "../mx/array.ts";
+import * as mx from "../mx/index.ts";
+import { readCache, writeCache } from "./cache-file.ts";
+import { sameLayout } from "./cache-layout.ts";
 import type { StandardName } from "./standard-names.ts";
 
 type WithLabels<O> = O & { returnLabels: true };

@@ -1,10 +1,12 @@
 // An ActivationCache on disk: one safetensors file, the activations under their keys, and in the
 // header's metadata what the cache needs besides them (the order of the keys, the path aliases,
 // the model's standard-name layout and a short identity of the model).
+
+import type { CacheLayout } from "../analysis/cache-layout.ts";
+import type { ModelIdentity } from "../analysis/readout.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
-import { type CacheLayout, type LayoutJSON, layoutToJSON, SavedLayout } from "./cache-layout.ts";
-import type { ModelIdentity } from "./readout.ts";
+import { type LayoutJSON, layoutToJSON, SavedLayout } from "./cache-layout.ts";
 
 // The metadata entry that marks a cache, with its format version as value.
 export const CACHE_MARK = "mlux.activation_cache";

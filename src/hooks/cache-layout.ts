@@ -1,19 +1,6 @@
-// The part of a model's standard-name layout a cache needs (its blocks, its attention layers and
-// where each standard key lives), as StandardNames has it for a live model or as a saved cache
-// wrote it down.
-import type { HookTarget } from "./standard-names.ts";
-
-export interface CacheLayout {
-  readonly layers: number;
-  /** Path of each block (`model.layers.3`). */
-  readonly layerPaths: readonly string[];
-  /** Path of each block's attention module, or undefined where the block has none (LFM2's conv layers). */
-  readonly attentionPaths: readonly (string | undefined)[];
-  /** Every standard key the model has. */
-  keys(): string[];
-  /** The target of a standard key, or undefined if the model has no such activation. */
-  target(key: string): HookTarget | undefined;
-}
+// A model's standard-name layout held as data: as StandardNames finds it on a live model, or as a
+// saved cache wrote it down (the CacheLayout the analysis reads).
+import type { CacheLayout, HookTarget } from "../analysis/cache-layout.ts";
 
 /** A layout as JSON: the block and attention paths, and every standard key with its target. */
 export interface LayoutJSON {

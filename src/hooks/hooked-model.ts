@@ -8,6 +8,8 @@
 // learned positions from each row's first real token and hide padded keys from every query. (In
 // float32 up to rounding: a matrix product of more rows may round a row differently, as in any
 // batch; where products compute each row alike, as the quantized ones do, bit for bit.)
+
+import { type ModelReadout, modelReadout } from "../analysis/readout.ts";
 import { type GeneratedToken, type GenerateStepOptions, generateStep } from "../generate/generate.ts";
 import type { ResolveOptions } from "../load/resolve.ts";
 import { Tokenizer } from "../load/tokenizer.ts";
@@ -18,7 +20,6 @@ import * as mx from "../mx/index.ts";
 import { ActivationCache } from "./activation-cache.ts";
 import type { Hook, PreHook } from "./hook-types.ts";
 import { PaddedBatch } from "./padded-batch.ts";
-import { type ModelReadout, modelReadout } from "./readout.ts";
 import { type HookHandle, HookRegistry } from "./registry.ts";
 import { type HookSelector, type SelectedTarget, TargetResolver } from "./select.ts";
 import { StandardNames } from "./standard-names.ts";

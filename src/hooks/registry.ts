@@ -126,22 +126,9 @@ function describe(value: unknown): string {
   return typeof value === "object" ? `a ${value.constructor?.name ?? "object"}` : `a ${typeof value}`;
 }
 
-// The parameter names of a module's forward(), read once per class from its source.
-const parameterNamesByClass = new WeakMap<object, string[]>();
-
-function parameterNames(module: Module): string[] {
-  const cls = module.constructor;
-  let names = parameterNamesByClass.get(cls);
-  if (names === undefined) {
-    const source = String(module.forward);
-    const list = source.slice(source.indexOf("(") + 1, source.indexOf(")"));
-    names = list
-      .split(",")
-      .map((p) => p.replace(/=.*$/s, "").replace("...", "").trim())
-      .filter((p) => /^[A-Za-z_$][\w$]*$/.test(p));
-    parameterNamesByClass.set(cls, names);
-  }
-  return names;
+// The names of a module's forward() inputs, as its class declares them.
+function parameterNames(module: Module): readonly string[] {
+  return (module.constructor as typeof Module).inputNames;
 }
 
 /** Removes the hook it was returned for; removing twice does nothing. */

@@ -1,8 +1,10 @@
 // Which activations a user means: module paths, standard names, glob patterns or a predicate, each
 // resolved to targets up front, so a typo fails before the model runs, with the nearest valid names.
+
+import type { HookTarget } from "../analysis/cache-layout.ts";
 import type { Module } from "../nn/module.ts";
 import { nearestNames } from "../nn/nearest.ts";
-import { type HookTarget, LAYER_NAMES, type StandardNames } from "./standard-names.ts";
+import { LAYER_NAMES, type StandardNames } from "./standard-names.ts";
 
 /**
  * A module path (`model.layers.3.mlp`), a standard key (`resid_post.3`, `pattern.0`, `embed`), a

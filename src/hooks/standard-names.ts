@@ -10,16 +10,11 @@
 //   q k v scores pattern z result   the attention hook points (attention layers only)
 // Model-wide: embed (token embeddings as they enter the stream, scaled where the family scales
 // them), pos_embed (learned positions, GPT-2), ln_final (the final norm's output).
+import type { HookTarget } from "../analysis/cache-layout.ts";
 import type { CausalLM } from "../models/causal-lm.ts";
 import { MultiHeadAttention } from "../models/shared/multihead.ts";
 import type { Module } from "../nn/module.ts";
 import { TargetLayout } from "./cache-layout.ts";
-
-/** A place an activation is read or changed: a module's output, or its first input. */
-export interface HookTarget {
-  path: string;
-  input: boolean;
-}
 
 export const LAYER_NAMES = [
   "resid_pre",
@@ -120,9 +115,4 @@ function layoutOf(model: CausalLM): {
   const finalNorm = FINAL_NORMS.find(has);
   if (finalNorm !== undefined) targets.set("ln_final", { path: finalNorm, input: false });
   return { layerPaths, attentionPaths, targets };
-}
-
-/** `name` and `layer` as a standard key: ("resid_post", 3) → "resid_post.3". */
-export function standardKey(name: StandardName, layer?: number): string {
-  return layer === undefined ? name : `${name}.${layer}`;
 }

@@ -50,6 +50,8 @@ export class GPTNeoXAttention extends MultiHeadAttention {
     this.dense = new Linear(spec.hiddenSize, spec.hiddenSize, { bias: true });
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const [batch, length] = x.shape as [number, number];
@@ -93,6 +95,8 @@ export class GPTNeoXBlock extends ResidualBlock {
     if (spec.parallelResidual) this.hook_resid_mid = undefined;
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const attn = this.attention.call(this.input_layernorm.call(x), mask, cache);
@@ -122,6 +126,8 @@ export class GPTNeoXModel extends Module {
   }
 
   /** Logits: the head lives inside the model here, as in mlx-lm. */
+  static override readonly inputNames = ["inputs", "cache", "padding"];
+
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       let h = this.embed_in.call(inputs);
@@ -141,6 +147,8 @@ export class GPTNeoXLM extends Module implements CausalLM {
     super();
     this.model = new GPTNeoXModel(spec);
   }
+
+  static override readonly inputNames = ["inputs", "cache", "padding"];
 
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return this.model.call(inputs, cache, padding);

@@ -41,6 +41,8 @@ export class GPT2Attention extends MultiHeadAttention {
     this.c_proj = new Linear(spec.dims, spec.dims, { bias: true });
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const [q, k, v] = mx.split(this.c_attn.call(x), 3, -1) as [MxArray, MxArray, MxArray];
@@ -65,6 +67,8 @@ export class GPT2Block extends ResidualBlock {
     this.ln_2 = new LayerNorm(spec.dims, { eps: spec.eps });
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const h = this.addAttention(x, this.attn.call(this.ln_1.call(x), mask, cache));
@@ -86,6 +90,8 @@ export class GPT2Model extends Module {
     this.h = Array.from({ length: spec.layers }, () => new GPT2Block(spec));
     this.ln_f = new LayerNorm(spec.dims, { eps: spec.eps });
   }
+
+  static override readonly inputNames = ["inputs", "cache", "padding"];
 
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
@@ -111,6 +117,8 @@ export class GPT2LM extends Module implements CausalLM {
     super();
     this.model = new GPT2Model(spec);
   }
+
+  static override readonly inputNames = ["inputs", "cache", "padding"];
 
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => this.model.wte.asLinear(this.model.call(inputs, cache, padding)));

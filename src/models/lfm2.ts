@@ -65,6 +65,8 @@ export class Lfm2Attention extends MultiHeadAttention {
     this.rope = new RoPE(headDim, { traditional: false, base: spec.ropeTheta });
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const [batch, length] = x.shape as [number, number];
@@ -100,6 +102,8 @@ export class ShortConv extends Module {
    * `realTokens` (bool [B, L], a left-padded batch): padding positions feed zeros into the
    * convolution, as the zeros a prompt alone is padded with, so no padding reaches real tokens.
    */
+  static override readonly inputNames = ["x", "cache", "realTokens"];
+
   override forward(x: MxArray, cache?: ArraysCache, realTokens?: MxArray | null): MxArray {
     return mx.tidy(() => {
       const [b, c, v] = mx.split(this.in_proj.call(x), 3, -1) as [MxArray, MxArray, MxArray];
@@ -161,6 +165,8 @@ export class Lfm2Layer extends ResidualBlock {
   }
 
   /** `mask`: the attention mask, or for a conv layer its real tokens (bool [B, L]) when padded. */
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: LayerCache): MxArray {
     return mx.tidy(() => {
       const normed = this.operator_norm.call(x);
@@ -187,6 +193,8 @@ export class Lfm2Model extends Module {
     this._firstAttention = this.layers.findIndex((l) => l.isAttentionLayer);
   }
 
+  static override readonly inputNames = ["inputs", "cache", "padding"];
+
   override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       let h = this.embed_tokens.call(inputs);
@@ -209,6 +217,8 @@ export class Lfm2LM extends Module implements CausalLM {
     super();
     this.model = new Lfm2Model(spec);
   }
+
+  static override readonly inputNames = ["inputs", "cache", "padding"];
 
   override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
     return mx.tidy(() => this.model.embed_tokens.asLinear(this.model.call(inputs, cache, padding)));

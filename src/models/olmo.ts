@@ -65,6 +65,8 @@ export class OlmoAttention extends MultiHeadAttention {
     this.rope = spec.rope(layer);
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const queries = splitHeads(this.q_norm.call(this.q_proj.call(x)), this._heads);
@@ -90,6 +92,8 @@ export class OlmoBlock extends ResidualBlock {
     this.post_feedforward_layernorm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const h = this.addAttention(x, this.post_attention_layernorm.call(this.self_attn.call(x, mask, cache)));
@@ -111,6 +115,8 @@ export class OlmoModel extends Module {
     this.norm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
     this._slidingWindows = spec.slidingWindows;
   }
+
+  static override readonly inputNames = ["inputs", "cache", "padding"];
 
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
@@ -139,6 +145,8 @@ export class OlmoLM extends Module implements CausalLM {
     if (!spec.tieWordEmbeddings) this.lm_head = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
     this._dropRotaryBuffers = dropRotaryBuffers;
   }
+
+  static override readonly inputNames = ["inputs", "cache", "padding"];
 
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {

@@ -89,6 +89,8 @@ export class Phi3Attention extends MultiHeadAttention {
     this.rope = spec.rope();
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const queryWidth = this._heads * this._headDim;
@@ -136,6 +138,8 @@ export class Phi3Block extends ResidualBlock {
     this.post_attention_layernorm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const h = this.addAttention(x, this.self_attn.call(this.input_layernorm.call(x), mask, cache));
@@ -155,6 +159,8 @@ export class Phi3Model extends Module {
     this.layers = Array.from({ length: spec.layers }, () => new Phi3Block(spec));
     this.norm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
   }
+
+  static override readonly inputNames = ["inputs", "cache", "padding"];
 
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {

@@ -33,6 +33,8 @@ export class StackLM<S extends TokenStack> extends Module implements CausalLM {
     if (!spec.tieWordEmbeddings) this.lm_head = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
   }
 
+  static override readonly inputNames = ["inputs", "cache", "padding"];
+
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       const hidden = (this.model as TokenStack).call(inputs, cache, padding);

@@ -43,6 +43,8 @@ export class Starcoder2Block extends ResidualBlock {
     this.post_attention_layernorm = new LayerNorm(spec.hiddenSize, { eps: spec.eps });
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const h = this.addAttention(x, this.self_attn.call(this.input_layernorm.call(x), mask, cache));
@@ -62,6 +64,8 @@ export class Starcoder2Model extends Module {
     this.layers = Array.from({ length: spec.layers }, () => new Starcoder2Block(spec));
     this.norm = new LayerNorm(spec.hiddenSize, { eps: spec.eps });
   }
+
+  static override readonly inputNames = ["inputs", "cache", "padding"];
 
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {

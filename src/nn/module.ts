@@ -21,6 +21,12 @@ export interface CallInterceptor {
  * (buffers such as RoPE frequencies live there).
  */
 export abstract class Module {
+  /**
+   * The names of forward()'s inputs, in order, as hooks see them (`ctx.named`). A class whose
+   * forward takes more than one array declares its own (attention: x, mask, cache).
+   */
+  static readonly inputNames: readonly string[] = ["x"];
+
   /** Set by the hooks layer while hooks are attached to this module (src/hooks). */
   _interceptor?: CallInterceptor;
 

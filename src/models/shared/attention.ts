@@ -71,6 +71,8 @@ export class Attention extends MultiHeadAttention {
     this.rope = spec.rope;
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const [batch, length] = x.shape as [number, number];

@@ -76,6 +76,8 @@ export class DecoderLayer extends ResidualBlock {
     }
   }
 
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const r = this.self_attn.call(this.input_layernorm.call(x), mask, cache);
@@ -127,6 +129,8 @@ export class DecoderStack extends Module {
     this.norm = (spec.norm ?? rmsNorm)(spec.hiddenSize, spec.rmsNormEps);
   }
 
+  static override readonly inputNames = ["inputs", "cache", "padding"];
+
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       let h = this.embed_tokens.call(inputs);
@@ -168,6 +172,8 @@ export class DecoderLM extends Module {
     this.model = new DecoderStack(spec);
     if (!spec.tieWordEmbeddings) this.lm_head = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
   }
+
+  static override readonly inputNames = ["inputs", "cache", "padding"];
 
   override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {

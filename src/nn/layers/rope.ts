@@ -10,6 +10,8 @@ export type Offset = number | MxArray;
 
 /** Anything that rotates queries and keys [B, ..., L, D] at positions offset, offset + 1, ... */
 export abstract class RotaryEmbedding extends Module {
+  static override readonly inputNames = ["x", "offset"];
+
   abstract override forward(x: MxArray, offset?: Offset): MxArray;
 }
 
