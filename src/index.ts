@@ -28,6 +28,7 @@ export type { HookSelector } from "./hooks/select.ts";
 export { LAYER_NAMES, MODEL_NAMES, type StandardName, StandardNames } from "./hooks/standard-names.ts";
 export { type ResolveOptions, resolveModelPath } from "./load/resolve.ts";
 export { Padding } from "./models/cache/masks.ts";
+export type { ModelDims, ModelLayout } from "./models/layout.ts";
 export { type LoadedModel, loadModel } from "./models/load.ts";
 export { SUPPORTED_MODEL_TYPES } from "./models/registry.ts";
 export * as mx from "./mx/index.ts";

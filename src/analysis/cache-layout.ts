@@ -10,7 +10,7 @@ export interface HookTarget {
 
 export interface CacheLayout {
   readonly layers: number;
-  /** Path of each block (`model.layers.3`). */
+  /** Path of each block (`<blocks>.3`). */
   readonly layerPaths: readonly string[];
   /** Path of each block's attention module, or undefined where the block has none (a convolution layer). */
   readonly attentionPaths: readonly (string | undefined)[];

@@ -7,7 +7,7 @@
 // does nothing), so the components of a decomposition sum to the norm's output minus its bias b.
 // The bias is a constant of the model, no component's: it is left out, as TransformerLens leaves
 // it out by folding it into the unembedding bias. Our weights are not folded, so w is applied
-// here (Gemma's norms multiply by (1 + weight), and so does this).
+// here as the norm applies it (a norm that scales by (1 + weight) does so here too).
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import {
@@ -81,7 +81,7 @@ export function normalizeStack(
 /**
  * Each component's contribution to the logit of `tokens` (minus that of `incorrectTokens`): the
  * normalized component dotted with the token's unembedding row, divided by the model's logits
- * scaling (Granite). Shape: the stack's shape without d_model.
+ * scaling, if any. Shape: the stack's shape without d_model.
  */
 export function logitAttributions(
   source: CacheSource,

@@ -36,7 +36,7 @@ export interface AccumulatedResidOptions extends StackOptions {
 }
 
 export interface DecomposeResidOptions extends StackOptions {
-  /** Which branches: all (default), only attention ("attn": LFM2's conv layers count as theirs) or only MLPs. */
+  /** Which branches: all (default), only attention ("attn": convolution layers count as attention) or only MLPs. */
   mode?: "all" | "attn" | "mlp";
   /** Include the embeddings (embed, and pos_embed where the model learns positions); default true. */
   inclEmbeds?: boolean;
@@ -104,8 +104,8 @@ export function accumulatedResid(
  * What each part of the model added to the residual stream entering `layer` (the final stream
  * when omitted): "embed" (and "pos_embed"), then "l_attn_out" and "l_mlp_out" for each earlier
  * layer. They sum to that stream. attn_out and mlp_out are the branches exactly as they join the
- * stream: after Gemma 2/3's and OLMo 2's post-norms, times Granite's residual multiplier; in LFM2's
- * conv layers attn_out is the conv branch. With applyLn, applyLnToStack at `layer`.
+ * stream: after any post-norms and residual multipliers; in convolution layers attn_out is the
+ * convolution branch. With applyLn, applyLnToStack at `layer`.
  */
 export function decomposeResid(
   source: CacheSource,
@@ -155,8 +155,7 @@ export function decomposeResid(
  * projection's bias) in every attention layer before `layer` (all when omitted), labelled "L0H0",
  * "L0H1" ...: [layers·heads, batch, positions, d_model]. Needs `result` in the cache. One layer's
  * heads sum to its attention module's output minus the bias: attn_out only where the block adds the
- * attention output as it is (not Gemma 2/3 or OLMo 2, which norm it first, nor Granite, which
- * scales it). With applyLn, applyLnToStack at `layer`.
+ * attention output as it is (not where a post-norm or a residual multiplier changes it). With applyLn, applyLnToStack at `layer`.
  */
 export function stackHeadResults(
   source: CacheSource,
@@ -195,8 +194,8 @@ export function stackHeadResults(
   return options.returnLabels ? [stack, labels] : stack;
 }
 
-// Stacks the parts on a new leading axis, positions selected; parts without a batch axis (GPT-2's
-// pos_embed [L, d], the same for every prompt) are broadcast to the others' batch.
+// Stacks the parts on a new leading axis, positions selected; parts without a batch axis (learned
+// positions, pos_embed [L, d], the same for every prompt) are broadcast to the others' batch.
 function stackParts(parts: readonly [string, MxArray][], pos: PositionSelector | undefined, what: string): MxArray {
   const withBatch = parts.find(([, a]) => a.ndim === 3)?.[1];
   const arrays = parts.map(([label, a]) => {

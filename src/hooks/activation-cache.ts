@@ -59,7 +59,7 @@ export class ActivationCache implements CacheSource {
 
   /**
    * The activation under a standard key or module path: get("resid_post.3"), get("resid_post", 3),
-   * get("model.layers.3"). The Array stays owned by the cache.
+   * get("<blocks>.3"). The Array stays owned by the cache.
    */
   get(key: StandardName | string, layer?: number): MxArray {
     const resolved = this.#resolve(key, layer);
@@ -119,9 +119,9 @@ export class ActivationCache implements CacheSource {
   /**
    * The residual stream entering `layer` (default: the final stream) as what each part added:
    * "embed" ("pos_embed"), "0_attn_out", "0_mlp_out", ... They sum to that stream (resid_pre.layer,
-   * or the last resid_post). Branches are taken exactly as they join the stream (after Gemma 2/3's
-   * and OLMo 2's post-norms, times Granite's residual multiplier; LFM2's conv layers count as
-   * attention; GPT-NeoX's parallel branches both read resid_pre). Needs embed, attn_out, mlp_out.
+   * or the last resid_post). Branches are taken exactly as they join the stream (after any
+   * post-norms and residual multipliers; convolution layers count as attention; parallel branches
+   * both read resid_pre). Needs embed, attn_out, mlp_out.
    */
   decomposeResid(layer: number | undefined, options: WithLabels<DecomposeResidOptions>): Labeled;
   decomposeResid(layer?: number, options?: WithoutLabels<DecomposeResidOptions>): MxArray;
@@ -132,7 +132,7 @@ export class ActivationCache implements CacheSource {
   /**
    * Every attention head's result in the layers before `layer` (default all): [layers·heads,
    * batch, positions, d_model], labels "L0H0", "L0H1" ... (layers without attention, such as
-   * LFM2's conv layers, have none). One layer's heads sum to its attention module's output minus
+   * convolution layers, have none). One layer's heads sum to its attention module's output minus
    * the output projection's bias. Needs `result` cached: runWithCache(input, { names: ["result"] }).
    */
   stackHeadResults(layer: number | undefined, options: WithLabels<StackOptions>): Labeled;
@@ -145,7 +145,7 @@ export class ActivationCache implements CacheSource {
    * The final norm applied to each component of a stack as TransformerLens does: one scale for all
    * components, taken from the actual residual stream at `layer` (resid_pre.layer, resid_mid.layer
    * with mlpInput, the final stream when omitted); LayerNorm also centres each component; the
-   * norm's weight multiplies ((1 + weight) for Gemma: weights are not folded here). The norm's bias
+   * norm's weight multiplies (as the norm applies it, (1 + weight) where it adds one: weights are not folded here). The norm's bias
    * is a constant, not a component's, and is not added: the components sum to the norm's output
    * minus its bias. Computed in float32, returned in the stack's dtype. Needs the model (a cache
    * from runWithCache has it; a loaded one gets it from ActivationCache.load(path, { model })).
@@ -157,11 +157,11 @@ export class ActivationCache implements CacheSource {
 
   /**
    * Each component's contribution to the logits of `tokens` (minus those of `incorrectTokens`):
-   * applyLnToStack at the final stream, dotted with each token's unembedding row (lm_head, or the
-   * tied embedding; quantized ones dequantized), divided by the model's logits scaling (Granite).
+   * applyLnToStack at the final stream, dotted with each token's unembedding row (a linear head, or
+   * the tied embedding; quantized ones dequantized), divided by the model's logits scaling, if any.
    * Shape: the stack's without d_model. `tokens`: one id, one per prompt [batch], one per position
    * [positions], or [batch, positions]. Over a full decomposition they sum to the logit minus the
-   * final norm's bias term (and any lm_head bias). Gemma 2 soft-caps its logits after this sum:
+   * final norm's bias term (and any head bias). A model that soft-caps its logits does so after this sum:
    * the attributions are to the logit before soft-capping. Needs the model, as applyLnToStack.
    */
   logitAttrs(

@@ -3,7 +3,7 @@ import type { MxArray } from "../mx/array.ts";
 import type { Module } from "../nn/module.ts";
 
 export interface HookContext {
-  /** The module's path (`model.layers.3.mlp`, `model.layers.3.self_attn.hook_pattern`). */
+  /** The module's path (`<blocks>.3.mlp`, `<blocks>.3.<attention>.hook_pattern`). */
   readonly path: string;
   readonly module: Module;
   /** The index of the block the module belongs to, if any. */

@@ -60,7 +60,7 @@ export interface HookedToken extends GeneratedToken {
 export class HookedModel {
   readonly model: CausalLM;
   readonly tokenizer: Tokenizer | undefined;
-  /** The model's layout in standard names (`resid_post.3` → `model.layers.3`). */
+  /** The model's layout in standard names (`resid_post.3` → `<blocks>.3`). */
   readonly names: StandardNames;
   /** The final norm and unembedding, for the caches' applyLn and logitAttrs. */
   readonly readout: ModelReadout;
@@ -71,7 +71,7 @@ export class HookedModel {
     this.model = model;
     this.tokenizer = tokenizer;
     this.names = new StandardNames(model);
-    this.readout = modelReadout(model, this.names);
+    this.readout = modelReadout(model);
     this.#targets = new TargetResolver(model, this.names);
     checkNoSharedModules(model);
   }

@@ -7,9 +7,9 @@ import { nearestNames } from "../nn/nearest.ts";
 import { LAYER_NAMES, type StandardNames } from "./standard-names.ts";
 
 /**
- * A module path (`model.layers.3.mlp`), a standard key (`resid_post.3`, `pattern.0`, `embed`), a
+ * A module path (`<blocks>.3.mlp`, where <blocks> is the path of the block list), a standard key (`resid_post.3`, `pattern.0`, `embed`), a
  * standard name for every layer (`resid_post`), a glob over paths and keys (`*` one segment, `**`
- * any number: `model.layers.*.mlp`, `pattern.*`), or a predicate over module paths.
+ * any number: `<blocks>.*.mlp`, `pattern.*`), or a predicate over module paths.
  */
 export type HookSelector = string | ((path: string, module: Module) => boolean);
 

@@ -9,7 +9,7 @@
 //   resid_post   the stream leaving block i (the block's output)
 //   q k v scores pattern z result   the attention hook points (attention layers only)
 // Model-wide: embed (token embeddings as they enter the stream, scaled where the family scales
-// them), pos_embed (learned positions, GPT-2), ln_final (the final norm's output).
+// them), pos_embed (learned positions, where the model adds them), ln_final (the final norm's output).
 import type { HookTarget } from "../analysis/cache-layout.ts";
 import type { CausalLM } from "../models/causal-lm.ts";
 import { MultiHeadAttention } from "../models/shared/multihead.ts";
@@ -46,11 +46,6 @@ const ATTENTION_POINTS: Partial<Record<LayerName, string>> = {
   result: "hook_result",
 };
 
-// Where each family keeps its embeddings and final norm (mlx-lm's attribute paths).
-const TOKEN_EMBEDDINGS = ["model.embed_tokens", "model.wte", "model.embed_in"];
-const POSITION_EMBEDDINGS = ["model.wpe"];
-const FINAL_NORMS = ["model.norm", "model.ln_f", "model.final_layer_norm", "model.embedding_norm"];
-
 /** The layout of one model: its blocks' paths and every standard name it has. */
 export class StandardNames extends TargetLayout {
   constructor(model: CausalLM) {
@@ -74,20 +69,19 @@ function layoutOf(model: CausalLM): {
 } {
   const paths = new Map<Module, string>();
   for (const [path, module] of model.namedModules()) paths.set(module, path);
-  const layerPaths = model.layers.map((layer, i) => {
+  const { layers: blocks } = model;
+  const layerPaths = blocks.map((layer, i) => {
     const path = paths.get(layer);
     if (path === undefined) throw new Error(`block ${i} of the model is not in its module tree`);
     return path;
   });
-  const attentionPaths = model.layers.map((layer, i) => {
+  const attentionPaths = blocks.map((layer, i) => {
     const found = layer.children().find(([, child]) => child instanceof MultiHeadAttention);
     return found ? `${layerPaths[i]}.${found[0]}` : undefined;
   });
   const targets = new Map<string, HookTarget>();
-  const known = new Set(paths.values());
-  const has = (path: string) => known.has(path);
   layerPaths.forEach((layerPath, i) => {
-    const layer = model.layers[i] as Module & Record<string, unknown>;
+    const layer = blocks[i] as Module & Record<string, unknown>;
     targets.set(`resid_pre.${i}`, { path: layerPath, input: true });
     targets.set(`resid_post.${i}`, { path: layerPath, input: false });
     for (const [name, point] of [
@@ -103,16 +97,14 @@ function layoutOf(model: CausalLM): {
       targets.set(`${name}.${i}`, { path: `${attention}.${point}`, input: false });
     }
   });
-  const positions = POSITION_EMBEDDINGS.find(has);
-  if (positions !== undefined) {
+  const { layout } = model;
+  if (layout.positionEmbedding !== undefined) {
     // Token and position embeddings enter the stream as separate terms.
-    const tokens = TOKEN_EMBEDDINGS.find(has);
-    if (tokens !== undefined) targets.set("embed", { path: tokens, input: false });
-    targets.set("pos_embed", { path: positions, input: false });
+    targets.set("embed", { path: layout.tokenEmbedding, input: false });
+    targets.set("pos_embed", { path: layout.positionEmbedding, input: false });
   } else if (layerPaths.length > 0) {
     targets.set("embed", { path: layerPaths[0] as string, input: true });
   }
-  const finalNorm = FINAL_NORMS.find(has);
-  if (finalNorm !== undefined) targets.set("ln_final", { path: finalNorm, input: false });
+  targets.set("ln_final", { path: layout.finalNorm, input: false });
   return { layerPaths, attentionPaths, targets };
 }

@@ -1,9 +1,10 @@
 // What the loader and the generator need of a language model, whatever its module tree:
 // token ids [B, L] in, logits [B, L, vocab] out, one cache per layer, mlx-lm's sanitize rules.
-// DecoderLM and every architecture file's model satisfy it.
+// DecoderLM (src/models/shared/decoder.ts), which every architecture runs on, satisfies it.
 import type { MxArray } from "../mx/array.ts";
 import type { Module } from "../nn/module.ts";
 import type { Padding } from "./cache/masks.ts";
+import type { ModelLayout } from "./layout.ts";
 
 /** The per-layer state a model keeps across generation steps (KVCache, RotatingKVCache, ArraysCache ...). */
 export interface LayerCache {
@@ -20,6 +21,8 @@ export interface CausalLM extends Module {
   makeCache(): LayerCache[];
   /** The checkpoint's tensors renamed / dropped / reshaped as mlx-lm's sanitize does. */
   sanitize(weights: Map<string, MxArray>): Map<string, MxArray>;
+  /** Where the model keeps its embeddings, final norm and unembedding, its logit transform and sizes. */
+  readonly layout: ModelLayout;
   /** The repeated blocks, as mlx-lm's `model.layers` property. */
   readonly layers: readonly Module[];
 }

@@ -8,28 +8,11 @@ import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { gelu, geluApprox } from "../nn/layers/activations.ts";
 import { initializeRope, RoPE } from "../nn/layers/rope.ts";
-import { Module } from "../nn/module.ts";
-import { KVCache } from "./cache/kv-cache.ts";
-import { RotatingKVCache } from "./cache/rotating-kv-cache.ts";
-import type { AttentionSpec, NormFactory } from "./shared/attention.ts";
+import { LLAMA_NAMES, llamaBlock } from "./llama-like.ts";
+import type { AttentionSpec } from "./shared/attention.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
 import { DecoderLM } from "./shared/decoder.ts";
-
-/** Gemma's RMSNorm: x / rms(x) * (1 + weight), the 1 added in the weight's dtype. */
-export class GemmaRMSNorm extends Module {
-  weight: MxArray;
-  readonly _eps: number;
-
-  constructor(dims: number, eps = 1e-5) {
-    super();
-    this.weight = mx.ones([dims]);
-    this._eps = eps;
-  }
-
-  override forward(x: MxArray): MxArray {
-    return mx.tidy(() => mx.fast.rmsNorm(x, mx.add(1, this.weight), this._eps));
-  }
-}
+import { rmsNormPlusOne } from "./shared/norms.ts";
 
 /** x rounded to the nearest bfloat16 (through float32, ties to even), as MLX converts a scalar. */
 export function toBfloat16(x: number): number {
@@ -38,8 +21,6 @@ export function toBfloat16(x: number): number {
   bits[0] = ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) << 16;
   return new Float32Array(bits.buffer)[0] as number;
 }
-
-const gemmaNorm: NormFactory = (dims, eps) => new GemmaRMSNorm(dims, eps);
 
 export const GEMMA_TYPES = ["gemma", "gemma2", "gemma3_text"];
 
@@ -50,9 +31,6 @@ function numberOr(c: ConfigReader, field: string, fallback: number): number {
   }
   return c.number(field, fallback);
 }
-
-// Gemma checkpoints carry no tensors mlx-lm drops or renames: a stray lm_head.weight fails the load.
-const keepAll = (weights: Map<string, MxArray>) => weights;
 
 // Switches of the transformers configs that mlx-lm's Gemma files do not read: with these values
 // mlx-lm would compute something else than the checkpoint was trained for, so they fail here.
@@ -87,10 +65,12 @@ export function buildGemma(config: ModelConfig): DecoderLM {
 function common(c: ConfigReader) {
   const hiddenSize = c.number("hidden_size");
   const headDim = c.number("head_dim");
+  const heads = c.number("num_attention_heads");
+  const kvHeads = c.number("num_key_value_heads");
   const attention = (scale: number | undefined): AttentionSpec => ({
     hiddenSize,
-    heads: c.number("num_attention_heads"),
-    kvHeads: c.number("num_key_value_heads"),
+    heads,
+    kvHeads,
     headDim,
     qkvBias: false,
     outputBias: false,
@@ -100,49 +80,53 @@ function common(c: ConfigReader) {
       base: numberOr(c, "rope_theta", 10000),
     }),
   });
+  const vocabSize = c.number("vocab_size");
+  const dMlp = c.number("intermediate_size");
+  const layers = c.number("num_hidden_layers");
+  const eps = c.number("rms_norm_eps");
   const embedScale = Math.sqrt(hiddenSize);
+  const block = { dModel: hiddenSize, dMlp, eps, mlpBias: false, norm: rmsNormPlusOne };
   return {
     attention,
+    block,
     spec: {
-      vocabSize: c.number("vocab_size"),
-      hiddenSize,
-      intermediateSize: c.number("intermediate_size"),
-      layers: c.number("num_hidden_layers"),
-      rmsNormEps: c.number("rms_norm_eps"),
-      mlpBias: false,
+      architecture: c.config.model_type,
+      dims: { layers, dModel: hiddenSize, heads, kvHeads, headDim, vocabSize, dMlp },
+      names: LLAMA_NAMES,
+      finalNorm: () => rmsNormPlusOne(hiddenSize, eps),
       tieWordEmbeddings: true,
-      norm: gemmaNorm,
       // hidden_size ** 0.5 as a scalar in the activations' dtype.
       scaleEmbeddings: (h: MxArray) => mx.multiply(h, embedScale),
-      sanitize: keepAll,
     },
   };
 }
 
+// Gemma checkpoints carry no tensors mlx-lm drops or renames: a stray lm_head.weight fails the load.
 function buildGemma1(c: ConfigReader): DecoderLM {
-  const { attention, spec } = common(c);
+  const { attention, block, spec } = common(c);
   return new DecoderLM({
     ...spec,
     // mlx-lm's gemma runs the exact (erf) GELU whatever hidden_act / hidden_activation say.
-    mlpActivation: gelu,
-    slidingWindows: new Array(spec.layers).fill(undefined),
-    attention: () => attention(undefined),
+    block: () => llamaBlock({ ...block, attention: attention(undefined), mlpActivation: gelu }),
   });
 }
 
 function buildGemma2(c: ConfigReader): DecoderLM {
-  const { attention, spec } = common(c);
+  const { attention, block, spec } = common(c);
   const scale = 1 / Math.sqrt(numberOr(c, "query_pre_attn_scalar", 144));
   const attnCap = numberOr(c, "attn_logit_softcapping", 50);
   return new DecoderLM({
     ...spec,
-    mlpActivation: geluApprox,
-    sandwichNorms: true,
+    block: () =>
+      llamaBlock({
+        ...block,
+        attention: { ...attention(scale), logitSoftcap: attnCap },
+        mlpActivation: geluApprox,
+        sandwichNorms: true,
+      }),
     // mlx-lm's gemma2 attends globally in every layer: sliding_window is not read.
-    slidingWindows: new Array(spec.layers).fill(undefined),
     maskAsArray: true,
-    finalLogitSoftcap: numberOr(c, "final_logit_softcapping", 30),
-    attention: () => ({ ...attention(scale), logitSoftcap: attnCap }),
+    logitSoftcap: numberOr(c, "final_logit_softcapping", 30),
   });
 }
 
@@ -184,42 +168,48 @@ function buildGemma3Text(c: ConfigReader): DecoderLM {
   const maxPositions = c.number("max_position_embeddings", 32768);
   // sqrt(hidden_size) rounded to bfloat16, then cast to the activations' dtype (rounded even in fp32).
   const embedScale = toBfloat16(Math.sqrt(hiddenSize));
+  const heads = c.number("num_attention_heads", 4);
+  const kvHeads = c.number("num_key_value_heads", 1);
+  const vocabSize = c.number("vocab_size", 262144);
+  const dMlp = c.number("intermediate_size", 6912);
   return new DecoderLM({
-    vocabSize: c.number("vocab_size", 262144),
-    hiddenSize,
-    intermediateSize: c.number("intermediate_size", 6912),
-    layers,
-    rmsNormEps,
-    mlpBias: false,
+    architecture: c.config.model_type,
+    dims: { layers, dModel: hiddenSize, heads, kvHeads, headDim, vocabSize, dMlp },
+    names: LLAMA_NAMES,
+    block: (i) =>
+      llamaBlock({
+        attention: {
+          hiddenSize,
+          heads,
+          kvHeads,
+          headDim,
+          qkvBias: false,
+          outputBias: false,
+          qkNormEps: rmsNormEps,
+          qkNorm: rmsNormPlusOne,
+          qkNormAfterTranspose: true,
+          scale,
+          rope: sliding[i]
+            ? initializeRope(headDim, localBase, false)
+            : initializeRope(headDim, ropeTheta, false, scaling, maxPositions),
+        },
+        dModel: hiddenSize,
+        dMlp,
+        eps: rmsNormEps,
+        mlpBias: false,
+        norm: rmsNormPlusOne,
+        mlpActivation: geluApprox,
+        sandwichNorms: true,
+        clipFloat16Residual: true,
+      }),
+    finalNorm: () => rmsNormPlusOne(hiddenSize, rmsNormEps),
+    // Sliding layers keep a rotating cache of the window's size.
+    mixing: sliding.map((s) => (s ? { kind: "attention", window } : { kind: "attention" })),
     // lm_head until sanitize finds no lm_head.weight in the checkpoint (tie_word_embeddings is not read).
     tieWordEmbeddings: false,
-    norm: gemmaNorm,
-    mlpActivation: geluApprox,
-    sandwichNorms: true,
-    clipFloat16Residual: true,
     scaleEmbeddings: (h) => mx.multiply(h, embedScale),
-    slidingWindows: sliding.map((s) => (s ? window : undefined)),
-    cacheFor: (i) => (sliding[i] ? new RotatingKVCache(window) : new KVCache()),
-    attention: (i) => ({
-      hiddenSize,
-      heads: c.number("num_attention_heads", 4),
-      kvHeads: c.number("num_key_value_heads", 1),
-      headDim,
-      qkvBias: false,
-      outputBias: false,
-      qkNormEps: rmsNormEps,
-      qkNorm: gemmaNorm,
-      qkNormAfterTranspose: true,
-      scale,
-      rope: sliding[i]
-        ? initializeRope(headDim, localBase, false)
-        : initializeRope(headDim, ropeTheta, false, scaling, maxPositions),
-    }),
     sanitize: (weights, model) => {
-      if (!weights.has("lm_head.weight") && model.lm_head) {
-        model.lm_head.dispose();
-        model.lm_head = undefined;
-      }
+      if (!weights.has("lm_head.weight")) model.tieHead();
       return weights;
     },
   });

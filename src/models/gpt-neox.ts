@@ -6,15 +6,13 @@ import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { geluApprox } from "../nn/layers/activations.ts";
-import { Embedding, type EmbeddingLike } from "../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { LayerNorm } from "../nn/layers/normalization.ts";
 import { RoPE } from "../nn/layers/rope.ts";
-import { Module } from "../nn/module.ts";
-import { KVCache } from "./cache/kv-cache.ts";
-import { createAttentionMask, type Padding } from "./cache/masks.ts";
-import type { CausalLM } from "./causal-lm.ts";
+import type { KVCache } from "./cache/kv-cache.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { DecoderLM } from "./shared/decoder.ts";
+import { PlainMLP } from "./shared/mlp.ts";
 import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";
 
@@ -50,8 +48,6 @@ export class GPTNeoXAttention extends MultiHeadAttention {
     this.dense = new Linear(spec.hiddenSize, spec.hiddenSize, { bias: true });
   }
 
-  static override readonly inputNames = ["x", "mask", "cache"];
-
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const [batch, length] = x.shape as [number, number];
@@ -63,121 +59,9 @@ export class GPTNeoXAttention extends MultiHeadAttention {
   }
 }
 
-export class GPTNeoXMLP extends Module {
-  dense_h_to_4h: LinearLike;
-  dense_4h_to_h: LinearLike;
-
-  constructor(hiddenSize: number) {
-    super();
-    this.dense_h_to_4h = new Linear(hiddenSize, 4 * hiddenSize, { bias: true });
-    this.dense_4h_to_h = new Linear(4 * hiddenSize, hiddenSize, { bias: true });
-  }
-
-  override forward(x: MxArray): MxArray {
-    return mx.tidy(() => this.dense_4h_to_h.call(geluApprox(this.dense_h_to_4h.call(x))));
-  }
-}
-
-export class GPTNeoXBlock extends ResidualBlock {
-  attention: GPTNeoXAttention;
-  mlp: GPTNeoXMLP;
-  input_layernorm: LayerNorm;
-  post_attention_layernorm: LayerNorm;
-  readonly _parallelResidual: boolean;
-
-  constructor(spec: GPTNeoXSpec) {
-    super();
-    this.attention = new GPTNeoXAttention(spec);
-    this.mlp = new GPTNeoXMLP(spec.hiddenSize);
-    this.input_layernorm = new LayerNorm(spec.hiddenSize, { eps: spec.eps });
-    this.post_attention_layernorm = new LayerNorm(spec.hiddenSize, { eps: spec.eps });
-    this._parallelResidual = spec.parallelResidual;
-    if (spec.parallelResidual) this.hook_resid_mid = undefined;
-  }
-
-  static override readonly inputNames = ["x", "mask", "cache"];
-
-  override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
-    return mx.tidy(() => {
-      const attn = this.attention.call(this.input_layernorm.call(x), mask, cache);
-      if (this._parallelResidual) {
-        // (attn + ffn) + x, in mlx-lm's order of additions.
-        const ffn = this.mlp.call(this.post_attention_layernorm.call(x));
-        return mx.add(mx.add(this.hook_attn_out.call(attn), this.hook_mlp_out.call(ffn)), x);
-      }
-      const h = this.addAttention(x, attn);
-      return this.addMlp(h, this.mlp.call(this.post_attention_layernorm.call(h)));
-    });
-  }
-}
-
-export class GPTNeoXModel extends Module {
-  embed_in: EmbeddingLike;
-  embed_out: LinearLike;
-  h: GPTNeoXBlock[];
-  final_layer_norm: LayerNorm;
-
-  constructor(spec: GPTNeoXSpec) {
-    super();
-    this.embed_in = new Embedding(spec.vocabSize, spec.hiddenSize);
-    this.embed_out = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
-    this.h = Array.from({ length: spec.layers }, () => new GPTNeoXBlock(spec));
-    this.final_layer_norm = new LayerNorm(spec.hiddenSize, { eps: spec.eps });
-  }
-
-  /** Logits: the head lives inside the model here, as in mlx-lm. */
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
-    return mx.tidy(() => {
-      let h = this.embed_in.call(inputs);
-      const mask = createAttentionMask(h, cache?.[0], undefined, false, padding);
-      this.h.forEach((block, i) => {
-        h = block.call(h, mask, cache?.[i]);
-      });
-      return this.embed_out.call(this.final_layer_norm.call(h));
-    });
-  }
-}
-
-export class GPTNeoXLM extends Module implements CausalLM {
-  model: GPTNeoXModel;
-
-  constructor(spec: GPTNeoXSpec) {
-    super();
-    this.model = new GPTNeoXModel(spec);
-  }
-
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
-    return this.model.call(inputs, cache, padding);
-  }
-
-  get layers(): GPTNeoXBlock[] {
-    return this.model.h;
-  }
-
-  makeCache(): KVCache[] {
-    return this.model.h.map(() => new KVCache());
-  }
-
-  /** Drops the PyTorch buffers, prefixes "model.", maps gpt_neox.layers. → h. and gpt_neox. → "". */
-  sanitize(weights: Map<string, MxArray>): Map<string, MxArray> {
-    const out = new Map<string, MxArray>();
-    const buffers = [".attention.bias", ".attention.masked_bias", ".attention.rotary_emb.inv_freq"];
-    for (const [name, value] of weights) {
-      if (buffers.some((suffix) => name.endsWith(suffix))) continue;
-      const prefixed = name.startsWith("model.") ? name : `model.${name}`;
-      out.set(prefixed.replaceAll(".gpt_neox.layers.", ".h.").replaceAll(".gpt_neox.", "."), value);
-    }
-    return out;
-  }
-}
-
-export function buildGPTNeoX(config: ModelConfig): GPTNeoXLM {
+export function buildGPTNeoX(config: ModelConfig): DecoderLM {
   const c = new ConfigReader(config);
-  return new GPTNeoXLM({
+  const spec: GPTNeoXSpec = {
     vocabSize: c.number("vocab_size"),
     hiddenSize: c.number("hidden_size"),
     heads: c.number("num_attention_heads"),
@@ -186,5 +70,44 @@ export function buildGPTNeoX(config: ModelConfig): GPTNeoXLM {
     rotaryBase: c.number("rotary_emb_base"),
     rotaryPct: c.number("rotary_pct"),
     parallelResidual: c.boolean("use_parallel_residual", true),
+  };
+  const { hiddenSize, heads, layers, vocabSize, eps } = spec;
+  const layerNorm = () => new LayerNorm(hiddenSize, { eps });
+  const names = { up: "dense_h_to_4h", down: "dense_4h_to_h" };
+  return new DecoderLM({
+    architecture: config.model_type,
+    dims: {
+      layers,
+      dModel: hiddenSize,
+      heads,
+      kvHeads: heads,
+      headDim: hiddenSize / heads,
+      vocabSize,
+      dMlp: 4 * hiddenSize,
+    },
+    // The head lives inside the model here (model.embed_out), as in mlx-lm.
+    names: { tokenEmbedding: "embed_in", headInStack: "embed_out", blocks: "h", finalNorm: "final_layer_norm" },
+    block: () =>
+      new ResidualBlock({
+        mixer: ["attention", new GPTNeoXAttention(spec)],
+        mlp: ["mlp", new PlainMLP(hiddenSize, 4 * hiddenSize, { bias: true, activation: geluApprox, names })],
+        norms: { beforeMixer: ["input_layernorm", layerNorm()], beforeMlp: ["post_attention_layernorm", layerNorm()] },
+        parallel: spec.parallelResidual,
+      }),
+    finalNorm: layerNorm,
+    tieWordEmbeddings: false,
+    sanitize: sanitizeGPTNeoX,
   });
+}
+
+/** Drops the PyTorch buffers, prefixes "model.", maps gpt_neox.layers. → h. and gpt_neox. → "". */
+function sanitizeGPTNeoX(weights: Map<string, MxArray>): Map<string, MxArray> {
+  const out = new Map<string, MxArray>();
+  const buffers = [".attention.bias", ".attention.masked_bias", ".attention.rotary_emb.inv_freq"];
+  for (const [name, value] of weights) {
+    if (buffers.some((suffix) => name.endsWith(suffix))) continue;
+    const prefixed = name.startsWith("model.") ? name : `model.${name}`;
+    out.set(prefixed.replaceAll(".gpt_neox.layers.", ".h.").replaceAll(".gpt_neox.", "."), value);
+  }
+  return out;
 }

@@ -5,15 +5,12 @@ import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { geluApprox } from "../nn/layers/activations.ts";
-import { Embedding, type EmbeddingLike } from "../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { LayerNorm } from "../nn/layers/normalization.ts";
-import { Module } from "../nn/module.ts";
-import { KVCache } from "./cache/kv-cache.ts";
-import { createAttentionMask, type Padding } from "./cache/masks.ts";
-import type { CausalLM } from "./causal-lm.ts";
-import { FcMLP } from "./fc-mlp.ts";
+import type { KVCache } from "./cache/kv-cache.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { DecoderLM } from "./shared/decoder.ts";
+import { PlainMLP } from "./shared/mlp.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";
 
@@ -41,8 +38,6 @@ export class GPT2Attention extends MultiHeadAttention {
     this.c_proj = new Linear(spec.dims, spec.dims, { bias: true });
   }
 
-  static override readonly inputNames = ["x", "mask", "cache"];
-
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const [q, k, v] = mx.split(this.c_attn.call(x), 3, -1) as [MxArray, MxArray, MxArray];
@@ -53,115 +48,49 @@ export class GPT2Attention extends MultiHeadAttention {
   }
 }
 
-export class GPT2Block extends ResidualBlock {
-  attn: GPT2Attention;
-  mlp: FcMLP;
-  ln_1: LayerNorm;
-  ln_2: LayerNorm;
-
-  constructor(spec: GPT2Spec) {
-    super();
-    this.attn = new GPT2Attention(spec);
-    this.mlp = new FcMLP(spec.dims, 4 * spec.dims, geluApprox);
-    this.ln_1 = new LayerNorm(spec.dims, { eps: spec.eps });
-    this.ln_2 = new LayerNorm(spec.dims, { eps: spec.eps });
-  }
-
-  static override readonly inputNames = ["x", "mask", "cache"];
-
-  override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
-    return mx.tidy(() => {
-      const h = this.addAttention(x, this.attn.call(this.ln_1.call(x), mask, cache));
-      return this.addMlp(h, this.mlp.call(this.ln_2.call(h)));
-    });
-  }
-}
-
-export class GPT2Model extends Module {
-  wte: EmbeddingLike;
-  wpe: EmbeddingLike;
-  h: GPT2Block[];
-  ln_f: LayerNorm;
-
-  constructor(spec: GPT2Spec) {
-    super();
-    this.wte = new Embedding(spec.vocabSize, spec.dims);
-    this.wpe = new Embedding(spec.positions, spec.dims);
-    this.h = Array.from({ length: spec.layers }, () => new GPT2Block(spec));
-    this.ln_f = new LayerNorm(spec.dims, { eps: spec.eps });
-  }
-
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
-    return mx.tidy(() => {
-      const length = inputs.shape[1] as number;
-      const offset = cache?.[0]?.offset ?? 0;
-      let h = this.wte.call(inputs);
-      // A padded batch's positions count from each row's first real token ([B, L]).
-      const positions = padding?.any ? padding.positions(length) : mx.add(mx.arange(length), offset);
-      h = mx.add(h, this.wpe.call(positions));
-      const mask = createAttentionMask(h, cache?.[0], undefined, false, padding);
-      this.h.forEach((block, i) => {
-        h = block.call(h, mask, cache?.[i]);
-      });
-      return this.ln_f.call(h);
-    });
-  }
-}
-
-export class GPT2LM extends Module implements CausalLM {
-  model: GPT2Model;
-
-  constructor(spec: GPT2Spec) {
-    super();
-    this.model = new GPT2Model(spec);
-  }
-
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
-    return mx.tidy(() => this.model.wte.asLinear(this.model.call(inputs, cache, padding)));
-  }
-
-  get layers(): GPT2Block[] {
-    return this.model.h;
-  }
-
-  makeCache(): KVCache[] {
-    return this.model.h.map(() => new KVCache());
-  }
-
-  /**
-   * Hugging Face GPT-2 checkpoints (names without "model.") store Conv1D weights [in, out]:
-   * c_attn, c_proj and c_fc are transposed, attn.bias (the causal-mask buffer) dropped, and every
-   * name gets the "model." prefix.
-   */
-  sanitize(weights: Map<string, MxArray>): Map<string, MxArray> {
-    const out = new Map<string, MxArray>();
-    const conv1d = /^h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
-    for (const [name, value] of weights) {
-      if (/^h\.\d+\.attn\.bias$/.test(name) && this.#isLayer(name)) continue;
-      const array = conv1d.test(name) && this.#isLayer(name) ? mx.transpose(value, [1, 0]) : value;
-      out.set(name.startsWith("model.") ? name : `model.${name}`, array);
-    }
-    return out;
-  }
-
-  // mlx-lm's rules name h.0 ... h.(n_layer-1) only.
-  #isLayer(name: string): boolean {
-    return Number(name.split(".")[1]) < this.model.h.length;
-  }
-}
-
-export function buildGPT2(config: ModelConfig): GPT2LM {
+export function buildGPT2(config: ModelConfig): DecoderLM {
   const c = new ConfigReader(config);
-  return new GPT2LM({
+  const spec: GPT2Spec = {
     vocabSize: c.number("vocab_size"),
     dims: c.number("n_embd"),
     heads: c.number("n_head"),
     layers: c.number("n_layer"),
     positions: c.number("n_positions"),
     eps: c.number("layer_norm_epsilon"),
+  };
+  const { dims, heads, layers, vocabSize, eps } = spec;
+  const layerNorm = () => new LayerNorm(dims, { eps });
+  const names = { up: "c_fc", down: "c_proj" };
+  return new DecoderLM({
+    architecture: config.model_type,
+    dims: { layers, dModel: dims, heads, kvHeads: heads, headDim: dims / heads, vocabSize, dMlp: 4 * dims },
+    names: { tokenEmbedding: "wte", positionEmbedding: "wpe", blocks: "h", finalNorm: "ln_f" },
+    positions: spec.positions,
+    block: () =>
+      new ResidualBlock({
+        mixer: ["attn", new GPT2Attention(spec)],
+        mlp: ["mlp", new PlainMLP(dims, 4 * dims, { bias: true, activation: geluApprox, names })],
+        norms: { beforeMixer: ["ln_1", layerNorm()], beforeMlp: ["ln_2", layerNorm()] },
+      }),
+    finalNorm: layerNorm,
+    tieWordEmbeddings: true,
+    sanitize: sanitizeGPT2,
   });
+}
+
+/**
+ * Hugging Face GPT-2 checkpoints (names without "model.") store Conv1D weights [in, out]:
+ * c_attn, c_proj and c_fc are transposed, attn.bias (the causal-mask buffer) dropped, and every
+ * name gets the "model." prefix. mlx-lm's rules name h.0 ... h.(n_layer-1) only.
+ */
+function sanitizeGPT2(weights: Map<string, MxArray>, model: DecoderLM): Map<string, MxArray> {
+  const isLayer = (name: string) => Number(name.split(".")[1]) < model.layers.length;
+  const out = new Map<string, MxArray>();
+  const conv1d = /^h\.\d+\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)\.weight$/;
+  for (const [name, value] of weights) {
+    if (/^h\.\d+\.attn\.bias$/.test(name) && isLayer(name)) continue;
+    const array = conv1d.test(name) && isLayer(name) ? mx.transpose(value, [1, 0]) : value;
+    out.set(name.startsWith("model.") ? name : `model.${name}`, array);
+  }
+  return out;
 }

@@ -7,18 +7,16 @@
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
-import { silu } from "../nn/layers/activations.ts";
 import { Conv1d } from "../nn/layers/conv.ts";
-import { Embedding, type EmbeddingLike } from "../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { RMSNorm } from "../nn/layers/normalization.ts";
 import { RoPE } from "../nn/layers/rope.ts";
 import { Module } from "../nn/module.ts";
-import { ArraysCache } from "./cache/arrays-cache.ts";
-import { KVCache } from "./cache/kv-cache.ts";
-import { createAttentionMask, type Padding } from "./cache/masks.ts";
-import type { CausalLM, LayerCache } from "./causal-lm.ts";
+import type { ArraysCache } from "./cache/arrays-cache.ts";
+import type { KVCache } from "./cache/kv-cache.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { DecoderLM } from "./shared/decoder.ts";
+import { GatedMLP } from "./shared/mlp.ts";
 import { type AttentionMask, MultiHeadAttention } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";
 
@@ -65,8 +63,6 @@ export class Lfm2Attention extends MultiHeadAttention {
     this.rope = new RoPE(headDim, { traditional: false, base: spec.ropeTheta });
   }
 
-  static override readonly inputNames = ["x", "mask", "cache"];
-
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const [batch, length] = x.shape as [number, number];
@@ -84,6 +80,8 @@ export class Lfm2Attention extends MultiHeadAttention {
 }
 
 export class ShortConv extends Module {
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   conv: Conv1d;
   in_proj: LinearLike;
   out_proj: LinearLike;
@@ -99,12 +97,12 @@ export class ShortConv extends Module {
   }
 
   /**
-   * `realTokens` (bool [B, L], a left-padded batch): padding positions feed zeros into the
-   * convolution, as the zeros a prompt alone is padded with, so no padding reaches real tokens.
+   * `mask`: the real tokens of a left-padded batch (bool [B, L]), or null: padding positions feed
+   * zeros into the convolution, as the zeros a prompt alone is padded with, so no padding reaches
+   * real tokens.
    */
-  static override readonly inputNames = ["x", "cache", "realTokens"];
-
-  override forward(x: MxArray, cache?: ArraysCache, realTokens?: MxArray | null): MxArray {
+  override forward(x: MxArray, mask: AttentionMask, cache?: ArraysCache): MxArray {
+    const realTokens = mask as MxArray | null;
     return mx.tidy(() => {
       const [b, c, v] = mx.split(this.in_proj.call(x), 3, -1) as [MxArray, MxArray, MxArray];
       let bx = mx.multiply(b, v);
@@ -127,124 +125,7 @@ export class ShortConv extends Module {
   }
 }
 
-export class Lfm2MLP extends Module {
-  w1: LinearLike;
-  w3: LinearLike;
-  w2: LinearLike;
-
-  constructor(dims: number, ffDim: number) {
-    super();
-    this.w1 = new Linear(dims, ffDim, { bias: false });
-    this.w3 = new Linear(dims, ffDim, { bias: false });
-    this.w2 = new Linear(ffDim, dims, { bias: false });
-  }
-
-  override forward(x: MxArray): MxArray {
-    return mx.tidy(() => this.w2.call(mx.multiply(silu(this.w1.call(x)), this.w3.call(x))));
-  }
-}
-
-export class Lfm2Layer extends ResidualBlock {
-  self_attn?: Lfm2Attention;
-  conv?: ShortConv;
-  feed_forward: Lfm2MLP;
-  operator_norm: RMSNorm;
-  ffn_norm: RMSNorm;
-
-  constructor(spec: Lfm2Spec, layer: number) {
-    super();
-    if (spec.attentionLayers.has(layer)) this.self_attn = new Lfm2Attention(spec);
-    else this.conv = new ShortConv(spec);
-    this.feed_forward = new Lfm2MLP(spec.blockDim, spec.ffDim);
-    this.operator_norm = new RMSNorm(spec.hiddenSize, spec.normEps);
-    this.ffn_norm = new RMSNorm(spec.hiddenSize, spec.normEps);
-  }
-
-  get isAttentionLayer(): boolean {
-    return this.self_attn !== undefined;
-  }
-
-  /** `mask`: the attention mask, or for a conv layer its real tokens (bool [B, L]) when padded. */
-  static override readonly inputNames = ["x", "mask", "cache"];
-
-  override forward(x: MxArray, mask: AttentionMask, cache?: LayerCache): MxArray {
-    return mx.tidy(() => {
-      const normed = this.operator_norm.call(x);
-      const r = this.self_attn
-        ? this.self_attn.call(normed, mask, cache as KVCache | undefined)
-        : (this.conv as ShortConv).call(normed, cache as ArraysCache | undefined, mask as MxArray | null);
-      const h = this.addAttention(x, r);
-      return this.addMlp(h, this.feed_forward.call(this.ffn_norm.call(h)));
-    });
-  }
-}
-
-export class Lfm2Model extends Module {
-  embed_tokens: EmbeddingLike;
-  layers: Lfm2Layer[];
-  embedding_norm: RMSNorm;
-  readonly _firstAttention: number;
-
-  constructor(spec: Lfm2Spec) {
-    super();
-    this.embed_tokens = new Embedding(spec.vocabSize, spec.hiddenSize);
-    this.layers = Array.from({ length: spec.layers }, (_, i) => new Lfm2Layer(spec, i));
-    this.embedding_norm = new RMSNorm(spec.hiddenSize, spec.normEps);
-    this._firstAttention = this.layers.findIndex((l) => l.isAttentionLayer);
-  }
-
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
-    return mx.tidy(() => {
-      let h = this.embed_tokens.call(inputs);
-      const attentionCache = cache?.[this._firstAttention] as KVCache | undefined;
-      const mask = this._firstAttention < 0 ? null : createAttentionMask(h, attentionCache, undefined, false, padding);
-      // Conv layers take no mask without padding (mlx-lm's ArraysCache.make_mask gives none).
-      const convMask = padding?.any ? padding.realTokens(h.shape[1] as number) : null;
-      this.layers.forEach((layer, i) => {
-        h = layer.call(h, layer.isAttentionLayer ? mask : convMask, cache?.[i]);
-      });
-      return this.embedding_norm.call(h);
-    });
-  }
-}
-
-export class Lfm2LM extends Module implements CausalLM {
-  model: Lfm2Model;
-
-  constructor(spec: Lfm2Spec) {
-    super();
-    this.model = new Lfm2Model(spec);
-  }
-
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
-    return mx.tidy(() => this.model.embed_tokens.asLinear(this.model.call(inputs, cache, padding)));
-  }
-
-  get layers(): Lfm2Layer[] {
-    return this.model.layers;
-  }
-
-  /** A KVCache for attention layers, a one-slot ArraysCache for conv layers. */
-  makeCache(): LayerCache[] {
-    return this.model.layers.map((l) => (l.isAttentionLayer ? new KVCache() : new ArraysCache(1)));
-  }
-
-  /** Conv weights saved as [out, in/groups, kernel] (PyTorch) become [out, kernel, in/groups]. */
-  sanitize(weights: Map<string, MxArray>): Map<string, MxArray> {
-    const out = new Map<string, MxArray>();
-    for (const [name, value] of weights) {
-      const torchLayout = name.includes("conv.weight") && (value.shape.at(-1) as number) > (value.shape[1] as number);
-      out.set(name, torchLayout ? mx.transpose(value, [0, 2, 1]) : value);
-    }
-    return out;
-  }
-}
-
-export function buildLfm2(config: ModelConfig): Lfm2LM {
+export function buildLfm2(config: ModelConfig): DecoderLM {
   const c = new ConfigReader(config);
   const layers = c.number("num_hidden_layers");
   const heads = c.number("num_attention_heads");
@@ -274,7 +155,7 @@ export function buildLfm2(config: ModelConfig): Lfm2LM {
   if (attentionIndices.length === 0) {
     throw new Error("config.json: lfm2 needs at least one full-attention layer (mlx-lm reads the first)");
   }
-  return new Lfm2LM({
+  const spec: Lfm2Spec = {
     vocabSize: c.number("vocab_size"),
     hiddenSize: c.number("hidden_size"),
     heads,
@@ -287,5 +168,47 @@ export function buildLfm2(config: ModelConfig): Lfm2LM {
     ffDim,
     ropeTheta,
     attentionLayers: new Set(attentionIndices),
+  };
+  const { hiddenSize, kvHeads, vocabSize, normEps } = spec;
+  const names = { gate: "w1", up: "w3", down: "w2" };
+  const isAttention = (layer: number) => spec.attentionLayers.has(layer);
+  return new DecoderLM({
+    architecture: config.model_type,
+    dims: {
+      layers,
+      dModel: hiddenSize,
+      heads,
+      kvHeads,
+      headDim: Math.floor(hiddenSize / heads),
+      vocabSize,
+      dMlp: ffDim,
+    },
+    names: { tokenEmbedding: "embed_tokens", blocks: "layers", finalNorm: "embedding_norm" },
+    block: (i) =>
+      new ResidualBlock({
+        mixer: isAttention(i) ? ["self_attn", new Lfm2Attention(spec)] : ["conv", new ShortConv(spec)],
+        mlp: ["feed_forward", new GatedMLP(spec.blockDim, ffDim, { names })],
+        norms: {
+          beforeMixer: ["operator_norm", new RMSNorm(hiddenSize, normEps)],
+          beforeMlp: ["ffn_norm", new RMSNorm(hiddenSize, normEps)],
+        },
+      }),
+    finalNorm: () => new RMSNorm(hiddenSize, normEps),
+    // Attention layers keep a KVCache, convolution layers a one-slot ArraysCache.
+    mixing: Array.from({ length: layers }, (_, i) =>
+      isAttention(i) ? { kind: "attention" } : { kind: "convolution" },
+    ),
+    tieWordEmbeddings: true,
+    sanitize: sanitizeLfm2,
   });
+}
+
+/** Conv weights saved as [out, in/groups, kernel] (PyTorch) become [out, kernel, in/groups]. */
+function sanitizeLfm2(weights: Map<string, MxArray>): Map<string, MxArray> {
+  const out = new Map<string, MxArray>();
+  for (const [name, value] of weights) {
+    const torchLayout = name.includes("conv.weight") && (value.shape.at(-1) as number) > (value.shape[1] as number);
+    out.set(name, torchLayout ? mx.transpose(value, [0, 2, 1]) : value);
+  }
+  return out;
 }

@@ -7,16 +7,13 @@
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
-import { Embedding, type EmbeddingLike } from "../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../nn/layers/linear.ts";
 import { RMSNorm } from "../nn/layers/normalization.ts";
 import { initializeRope, RoPE, type RotaryEmbedding } from "../nn/layers/rope.ts";
-import { Module } from "../nn/module.ts";
-import { KVCache } from "./cache/kv-cache.ts";
-import { createAttentionMask, type Padding } from "./cache/masks.ts";
-import { RotatingKVCache } from "./cache/rotating-kv-cache.ts";
-import type { CausalLM } from "./causal-lm.ts";
+import type { KVCache } from "./cache/kv-cache.ts";
+import { LLAMA_NAMES } from "./llama-like.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { DecoderLM } from "./shared/decoder.ts";
 import { GatedMLP } from "./shared/mlp.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";
@@ -65,8 +62,6 @@ export class OlmoAttention extends MultiHeadAttention {
     this.rope = spec.rope(layer);
   }
 
-  static override readonly inputNames = ["x", "mask", "cache"];
-
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const queries = splitHeads(this.q_norm.call(this.q_proj.call(x)), this._heads);
@@ -78,99 +73,37 @@ export class OlmoAttention extends MultiHeadAttention {
   }
 }
 
-export class OlmoBlock extends ResidualBlock {
-  self_attn: OlmoAttention;
-  mlp: GatedMLP;
-  post_attention_layernorm: RMSNorm;
-  post_feedforward_layernorm: RMSNorm;
-
-  constructor(spec: OlmoSpec, layer: number) {
-    super();
-    this.self_attn = new OlmoAttention(spec, layer);
-    this.mlp = new GatedMLP(spec.hiddenSize, spec.intermediateSize, spec.mlpBias);
-    this.post_attention_layernorm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
-    this.post_feedforward_layernorm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
-  }
-
-  static override readonly inputNames = ["x", "mask", "cache"];
-
-  override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
-    return mx.tidy(() => {
-      const h = this.addAttention(x, this.post_attention_layernorm.call(this.self_attn.call(x, mask, cache)));
-      return this.addMlp(h, this.post_feedforward_layernorm.call(this.mlp.call(h)));
-    });
-  }
+/** OLMo's block: no pre-norms; each branch's output is normed before the residual add. */
+function olmoBlock(spec: OlmoSpec, layer: number): ResidualBlock {
+  const norm = () => new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
+  return new ResidualBlock({
+    mixer: ["self_attn", new OlmoAttention(spec, layer)],
+    mlp: ["mlp", new GatedMLP(spec.hiddenSize, spec.intermediateSize, { bias: spec.mlpBias })],
+    norms: { afterMixer: ["post_attention_layernorm", norm()], afterMlp: ["post_feedforward_layernorm", norm()] },
+  });
 }
 
-export class OlmoModel extends Module {
-  embed_tokens: EmbeddingLike;
-  layers: OlmoBlock[];
-  norm: RMSNorm;
-  readonly _slidingWindows: (number | undefined)[];
-
-  constructor(spec: OlmoSpec) {
-    super();
-    this.embed_tokens = new Embedding(spec.vocabSize, spec.hiddenSize);
-    this.layers = Array.from({ length: spec.layers }, (_, i) => new OlmoBlock(spec, i));
-    this.norm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
-    this._slidingWindows = spec.slidingWindows;
-  }
-
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
-    return mx.tidy(() => {
-      let h = this.embed_tokens.call(inputs);
-      // One mask per kind of layer, from the cache of the first layer of that kind.
-      const masks = new Map<number | undefined, AttentionMask>();
-      this._slidingWindows.forEach((window, i) => {
-        if (!masks.has(window)) masks.set(window, createAttentionMask(h, cache?.[i], window, false, padding));
-      });
-      this.layers.forEach((layer, i) => {
-        h = layer.call(h, masks.get(this._slidingWindows[i]) ?? null, cache?.[i]);
-      });
-      return this.norm.call(h);
-    });
-  }
-}
-
-export class OlmoLM extends Module implements CausalLM {
-  model: OlmoModel;
-  lm_head?: LinearLike;
-  readonly _dropRotaryBuffers: boolean;
-
-  constructor(spec: OlmoSpec, dropRotaryBuffers: boolean) {
-    super();
-    this.model = new OlmoModel(spec);
-    if (!spec.tieWordEmbeddings) this.lm_head = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
-    this._dropRotaryBuffers = dropRotaryBuffers;
-  }
-
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
-    return mx.tidy(() => {
-      const hidden = this.model.call(inputs, cache, padding);
-      return this.lm_head ? this.lm_head.call(hidden) : this.model.embed_tokens.asLinear(hidden);
-    });
-  }
-
-  get layers(): OlmoBlock[] {
-    return this.model.layers;
-  }
-
-  /** Full layers get a KVCache, sliding layers a RotatingKVCache of their window (as mlx-lm's olmo3). */
-  makeCache(): KVCache[] {
-    return this.model._slidingWindows.map((window) =>
-      window === undefined ? new KVCache() : new RotatingKVCache(window),
-    );
-  }
-
-  /** olmo2 drops the rotary_emb.inv_freq buffers; olmo3 loads the weights as they are. */
-  sanitize(weights: Map<string, MxArray>): Map<string, MxArray> {
-    if (!this._dropRotaryBuffers) return weights;
-    return new Map([...weights].filter(([name]) => !name.includes("self_attn.rotary_emb.inv_freq")));
-  }
+function buildOlmo(config: ModelConfig, spec: OlmoSpec, dropRotaryBuffers: boolean): DecoderLM {
+  const { hiddenSize, heads, kvHeads, headDim, layers, vocabSize, intermediateSize: dMlp, rmsNormEps } = spec;
+  return new DecoderLM({
+    architecture: config.model_type,
+    dims: { layers, dModel: hiddenSize, heads, kvHeads, headDim, vocabSize, dMlp },
+    names: LLAMA_NAMES,
+    block: (i) => olmoBlock(spec, i),
+    finalNorm: () => new RMSNorm(hiddenSize, rmsNormEps),
+    // Full layers get a KVCache, sliding layers a RotatingKVCache of their window (as mlx-lm's olmo3).
+    mixing: spec.slidingWindows.map((window) =>
+      window === undefined ? { kind: "attention" } : { kind: "attention", window },
+    ),
+    tieWordEmbeddings: spec.tieWordEmbeddings,
+    // olmo2 drops the rotary_emb.inv_freq buffers; olmo3 loads the weights as they are.
+    ...(dropRotaryBuffers
+      ? {
+          sanitize: (weights: Map<string, MxArray>) =>
+            new Map([...weights].filter(([name]) => !name.includes("self_attn.rotary_emb.inv_freq"))),
+        }
+      : {}),
+  });
 }
 
 function commonSpec(c: ConfigReader) {
@@ -189,14 +122,15 @@ function commonSpec(c: ConfigReader) {
   };
 }
 
-export function buildOlmo2(config: ModelConfig): OlmoLM {
+export function buildOlmo2(config: ModelConfig): DecoderLM {
   const c = new ConfigReader(config);
   const common = commonSpec(c);
   const theta = c.number("rope_theta", 10000);
   const traditional = c.boolean("rope_traditional", false);
   const scaling = c.object("rope_scaling");
   const maxPositions = c.optionalNumber("max_position_embeddings");
-  return new OlmoLM(
+  return buildOlmo(
+    config,
     {
       ...common,
       mlpBias: c.boolean("mlp_bias", false),
@@ -208,7 +142,7 @@ export function buildOlmo2(config: ModelConfig): OlmoLM {
   );
 }
 
-export function buildOlmo3(config: ModelConfig): OlmoLM {
+export function buildOlmo3(config: ModelConfig): DecoderLM {
   const c = new ConfigReader(config);
   const common = commonSpec(c);
   const theta = c.number("rope_theta");
@@ -226,7 +160,8 @@ export function buildOlmo3(config: ModelConfig): OlmoLM {
       throw new Error(`config.json: olmo3 layer type "${t}" is not supported (full_attention, sliding_attention)`);
     }
   }
-  return new OlmoLM(
+  return buildOlmo(
+    config,
     {
       ...common,
       mlpBias: false,

@@ -1,22 +1,21 @@
 // Phi-3 / Phi-4-mini as mlx-lm's phi3: fused qkv_proj [q | k | v] and gate_up_proj [gate | up],
 // partial_rotary_factor, rope_scaling longrope / su (SuScaledRoPE: long factors always, input scale
 // on the rotated features) or linear; RMSNorm pre-norm decoder; lm_head unless tied.
+// mlx-lm's phi3 has no sanitize: the weights load as they are.
 
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
-import { silu } from "../nn/layers/activations.ts";
-import { Embedding, type EmbeddingLike } from "../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../nn/layers/linear.ts";
-import { RMSNorm } from "../nn/layers/normalization.ts";
 import { type Offset, RoPE, RotaryEmbedding } from "../nn/layers/rope.ts";
-import { Module } from "../nn/module.ts";
 import type { KVCache } from "./cache/kv-cache.ts";
-import { createAttentionMask, type Padding } from "./cache/masks.ts";
+import { LLAMA_NAMES } from "./llama-like.ts";
 import { ConfigReader } from "./shared/config-reader.ts";
+import { DecoderLM } from "./shared/decoder.ts";
+import { GatedMLP } from "./shared/mlp.ts";
 import { type AttentionMask, MultiHeadAttention, splitHeads } from "./shared/multihead.ts";
+import { rmsNorm } from "./shared/norms.ts";
 import { ResidualBlock } from "./shared/residual-block.ts";
-import { StackLM } from "./stack-lm.ts";
 
 interface Phi3Spec {
   vocabSize: number;
@@ -89,8 +88,6 @@ export class Phi3Attention extends MultiHeadAttention {
     this.rope = spec.rope();
   }
 
-  static override readonly inputNames = ["x", "mask", "cache"];
-
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {
       const queryWidth = this._heads * this._headDim;
@@ -103,81 +100,6 @@ export class Phi3Attention extends MultiHeadAttention {
       );
       return this.project(out, this.o_proj);
     });
-  }
-}
-
-export class Phi3MLP extends Module {
-  gate_up_proj: LinearLike;
-  down_proj: LinearLike;
-
-  constructor(dims: number, hiddenDims: number) {
-    super();
-    this.gate_up_proj = new Linear(dims, 2 * hiddenDims, { bias: false });
-    this.down_proj = new Linear(hiddenDims, dims, { bias: false });
-  }
-
-  override forward(x: MxArray): MxArray {
-    return mx.tidy(() => {
-      const [gate, up] = mx.split(this.gate_up_proj.call(x), 2, -1) as [MxArray, MxArray];
-      return this.down_proj.call(mx.multiply(silu(gate), up));
-    });
-  }
-}
-
-export class Phi3Block extends ResidualBlock {
-  self_attn: Phi3Attention;
-  mlp: Phi3MLP;
-  input_layernorm: RMSNorm;
-  post_attention_layernorm: RMSNorm;
-
-  constructor(spec: Phi3Spec) {
-    super();
-    this.self_attn = new Phi3Attention(spec);
-    this.mlp = new Phi3MLP(spec.hiddenSize, spec.intermediateSize);
-    this.input_layernorm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
-    this.post_attention_layernorm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
-  }
-
-  static override readonly inputNames = ["x", "mask", "cache"];
-
-  override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
-    return mx.tidy(() => {
-      const h = this.addAttention(x, this.self_attn.call(this.input_layernorm.call(x), mask, cache));
-      return this.addMlp(h, this.mlp.call(this.post_attention_layernorm.call(h)));
-    });
-  }
-}
-
-export class Phi3Model extends Module {
-  embed_tokens: EmbeddingLike;
-  layers: Phi3Block[];
-  norm: RMSNorm;
-
-  constructor(spec: Phi3Spec) {
-    super();
-    this.embed_tokens = new Embedding(spec.vocabSize, spec.hiddenSize);
-    this.layers = Array.from({ length: spec.layers }, () => new Phi3Block(spec));
-    this.norm = new RMSNorm(spec.hiddenSize, spec.rmsNormEps);
-  }
-
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
-    return mx.tidy(() => {
-      let h = this.embed_tokens.call(inputs);
-      const mask = createAttentionMask(h, cache?.[0], undefined, false, padding);
-      this.layers.forEach((layer, i) => {
-        h = layer.call(h, mask, cache?.[i]);
-      });
-      return this.norm.call(h);
-    });
-  }
-}
-
-/** mlx-lm's phi3 has no sanitize: the weights load as they are. */
-export class Phi3LM extends StackLM<Phi3Model> {
-  constructor(spec: Phi3Spec) {
-    super(new Phi3Model(spec), spec);
   }
 }
 
@@ -218,11 +140,12 @@ function phi3Rope(c: ConfigReader, headDim: number): () => RotaryEmbedding {
   return () => new RoPE(dims, { traditional, base, scale });
 }
 
-export function buildPhi3(config: ModelConfig): Phi3LM {
+export function buildPhi3(config: ModelConfig): DecoderLM {
   const c = new ConfigReader(config);
   const hiddenSize = c.number("hidden_size");
   const heads = c.number("num_attention_heads");
-  return new Phi3LM({
+  const headDim = Math.floor(hiddenSize / heads);
+  const spec: Phi3Spec = {
     vocabSize: c.number("vocab_size"),
     hiddenSize,
     intermediateSize: c.number("intermediate_size"),
@@ -231,6 +154,24 @@ export function buildPhi3(config: ModelConfig): Phi3LM {
     layers: c.number("num_hidden_layers"),
     rmsNormEps: c.number("rms_norm_eps"),
     tieWordEmbeddings: c.boolean("tie_word_embeddings", false),
-    rope: phi3Rope(c, Math.floor(hiddenSize / heads)),
+    rope: phi3Rope(c, headDim),
+  };
+  const { kvHeads, layers, vocabSize, intermediateSize: dMlp, rmsNormEps: eps } = spec;
+  const names = { gateUp: "gate_up_proj", down: "down_proj" };
+  return new DecoderLM({
+    architecture: config.model_type,
+    dims: { layers, dModel: hiddenSize, heads, kvHeads, headDim, vocabSize, dMlp },
+    names: LLAMA_NAMES,
+    block: () =>
+      new ResidualBlock({
+        mixer: ["self_attn", new Phi3Attention(spec)],
+        mlp: ["mlp", new GatedMLP(hiddenSize, dMlp, { names })],
+        norms: {
+          beforeMixer: ["input_layernorm", rmsNorm(hiddenSize, eps)],
+          beforeMlp: ["post_attention_layernorm", rmsNorm(hiddenSize, eps)],
+        },
+      }),
+    finalNorm: () => rmsNorm(hiddenSize, eps),
+    tieWordEmbeddings: spec.tieWordEmbeddings,
   });
 }

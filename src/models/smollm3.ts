@@ -31,9 +31,8 @@ export function buildSmolLM3(config: ModelConfig): DecoderLM {
     }
     useRope = raw.map((v) => Boolean(v));
   }
-  const model = buildLlamaLike({ ...config, model_type: "llama" });
-  useRope.forEach((use, i) => {
-    if (!use) (model.layers[i] as DecoderLM["layers"][number]).self_attn.rope = new NoPE();
-  });
-  return model;
+  return buildLlamaLike(
+    { ...config, model_type: "llama" },
+    { architecture: config.model_type, rope: (layer, made) => (useRope[layer] ? made : new NoPE()) },
+  );
 }

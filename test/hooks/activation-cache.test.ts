@@ -16,8 +16,6 @@ const TARGETS = [
   [9, 10, 11, 12, 13, 14],
 ];
 
-type Spec = { _spec?: { finalLogitSoftcap?: number; logitsScaling?: number } };
-
 /** Everything the checks read: the default standard names, the per-head results and each attention module's output. */
 function runAll(hooked: HookedModel, tokens: number[][] = PROMPTS): { logits: mx.Array; cache: ActivationCache } {
   const attention = hooked.names.attentionPaths.flatMap((p) => (p === undefined ? [] : [p]));
@@ -51,13 +49,12 @@ function finalNormBias(hooked: HookedModel): mx.Array | undefined {
 function attributableLogits(hooked: HookedModel, logits: mx.Array, targets: number[][]): mx.Array {
   const ids = mx.array(targets, "int32");
   let out = mx.squeeze(mx.takeAlongAxis(logits, mx.expandDims(ids, -1), -1), -1);
-  const spec = (hooked.model as Spec)._spec;
-  const cap = spec?.finalLogitSoftcap;
+  const { logitSoftcap: cap, logitsScaling } = hooked.model.layout;
   if (cap !== undefined) out = mx.multiply(mx.arctanh(mx.divide(out, cap)), cap);
   const bias = finalNormBias(hooked);
   if (bias !== undefined) {
     let term = mx.sum(mx.multiply(bias, unembeddingRows(hooked, ids)), { axis: -1 });
-    if (spec?.logitsScaling !== undefined) term = mx.divide(term, spec.logitsScaling);
+    if (logitsScaling !== undefined) term = mx.divide(term, logitsScaling);
     out = mx.subtract(out, term);
   }
   return out;

@@ -7,11 +7,12 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { mx } from "mlux";
 import type { ModelConfig } from "../../src/load/config.ts";
-import { GemmaRMSNorm } from "../../src/models/gemma.ts";
 import { loadModel } from "../../src/models/load.ts";
 import { buildModel } from "../../src/models/registry.ts";
+import type { Attention } from "../../src/models/shared/attention.ts";
 import type { DecoderLM } from "../../src/models/shared/decoder.ts";
 import { NoPE } from "../../src/models/smollm3.ts";
+import { RMSNorm } from "../../src/nn/layers/normalization.ts";
 import { closeOracle, expectSameAsPython } from "../oracle/oracle.ts";
 
 const checkpoints = join(fileURLToPath(new URL("../..", import.meta.url)), ".checkpoints");
@@ -29,21 +30,28 @@ const base = {
 
 // These families are all built on the shared decoder.
 const build = (config: Record<string, unknown>) => buildModel(config as ModelConfig) as DecoderLM;
+const attention = (model: DecoderLM, layer: number) => model.layers[layer]?.mixing as Attention;
+// Gemma's RMSNorm: scaling by (1 + weight).
+const plusOneNorm = (model: DecoderLM, path: string) => {
+  const norm = model.getModule(path);
+  return norm instanceof RMSNorm && norm._weightPlusOne;
+};
+const hasModule = (model: DecoderLM, path: string) => model.namedModules().some(([p]) => p === path);
 
 describe("gemma family configs", () => {
   test("gemma: (1 + w) norms, tied, no sanitize", () => {
     const model = build({ ...base, model_type: "gemma" });
-    assert.ok(model.layers[0]?.input_layernorm instanceof GemmaRMSNorm);
-    assert.ok(model.model.norm instanceof GemmaRMSNorm);
+    assert.ok(plusOneNorm(model, "model.layers.0.input_layernorm"));
+    assert.ok(plusOneNorm(model, "model.norm"));
     assert.equal(model.lm_head, undefined);
-    assert.equal(model.layers[0]?.pre_feedforward_layernorm, undefined);
+    assert.ok(!hasModule(model, "model.layers.0.pre_feedforward_layernorm"));
     const weights = new Map([["lm_head.weight", mx.zeros([32, 16])]]);
     assert.ok(model.sanitize(weights).has("lm_head.weight"), "mlx-lm's gemma drops nothing");
     model.dispose();
   });
 
-  test("GemmaRMSNorm scales by 1 + weight", () => {
-    const norm = new GemmaRMSNorm(4, 1e-6);
+  test("RMSNorm with weightPlusOne scales by 1 + weight", () => {
+    const norm = new RMSNorm(4, 1e-6, { weightPlusOne: true });
     const x = mx.array([[1, 2, 3, 4]], "float32");
     const expected = mx.fast.rmsNorm(x, mx.full([4], 2), 1e-6);
     norm.weight = mx.ones([4]);
@@ -65,8 +73,11 @@ describe("gemma family configs", () => {
   test("gemma3_text: q/k norms, pattern, lm_head only when the checkpoint has one", () => {
     const config = { ...base, model_type: "gemma3_text", sliding_window: 4, sliding_window_pattern: 2 };
     const model = build(config);
-    assert.ok(model.layers[0]?.self_attn.q_norm instanceof GemmaRMSNorm);
-    assert.deepEqual(model._spec.slidingWindows, [4, undefined, 4, undefined]);
+    assert.ok(plusOneNorm(model, "model.layers.0.self_attn.q_norm"));
+    assert.deepEqual(
+      model.model._mixing.map((m) => (m.kind === "attention" ? m.window : m.kind)),
+      [4, undefined, 4, undefined],
+    );
     assert.ok(model.lm_head);
     model.sanitize(new Map());
     assert.equal(model.lm_head, undefined);
@@ -116,9 +127,9 @@ describe("granite and smollm3 configs", () => {
       logits_scaling: 8,
     };
     const model = build(config);
-    assert.equal(model.layers[0]?.self_attn._scale, 0.0625);
-    assert.equal(model._spec.residualMultiplier, 0.22);
-    assert.equal(model._spec.logitsScaling, 8);
+    assert.equal(attention(model, 0)._scale, 0.0625);
+    assert.equal(model.layers[0]?._residualMultiplier, 0.22);
+    assert.equal(model.layout.logitsScaling, 8);
     model.dispose();
     const { logits_scaling: _, ...missing } = config;
     assert.throws(() => build(missing), /"logits_scaling" must be a number/);
@@ -127,13 +138,13 @@ describe("granite and smollm3 configs", () => {
   test("smollm3: NoPE where no_rope_layers is 0, default every 4th layer", () => {
     const model = build({ ...llamaFields, model_type: "smollm3", no_rope_layers: [1, 0, 1, 1] });
     assert.deepEqual(
-      model.layers.map((l) => l.self_attn.rope instanceof NoPE),
+      model.layers.map((_, i) => attention(model, i).rope instanceof NoPE),
       [false, true, false, false],
     );
     model.dispose();
     const byInterval = build({ ...llamaFields, model_type: "smollm3" });
     assert.deepEqual(
-      byInterval.layers.map((l) => l.self_attn.rope instanceof NoPE),
+      byInterval.layers.map((_, i) => attention(byInterval, i).rope instanceof NoPE),
       [false, false, false, true],
     );
     byInterval.dispose();

@@ -5,19 +5,10 @@
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
-import { RMSNorm } from "../../nn/layers/normalization.ts";
 import type { RotaryEmbedding } from "../../nn/layers/rope.ts";
-import type { Module } from "../../nn/module.ts";
 import type { KVCache } from "../cache/kv-cache.ts";
 import { type AttentionMask, MultiHeadAttention } from "./multihead.ts";
-
-/** A normalization layer: one array in, one out. */
-export type NormLayer = Module & { forward(x: MxArray): MxArray };
-
-/** Makes a normalization layer over `dims` features (RMSNorm by default; Gemma's (1 + w) form). */
-export type NormFactory = (dims: number, eps: number) => NormLayer;
-
-export const rmsNorm: NormFactory = (dims, eps) => new RMSNorm(dims, eps);
+import { type NormFactory, type NormLayer, rmsNorm } from "./norms.ts";
 
 export interface AttentionSpec {
   hiddenSize: number;
@@ -70,8 +61,6 @@ export class Attention extends MultiHeadAttention {
     }
     this.rope = spec.rope;
   }
-
-  static override readonly inputNames = ["x", "mask", "cache"];
 
   override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
     return mx.tidy(() => {

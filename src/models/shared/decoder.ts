@@ -1,167 +1,158 @@
-// The pre-norm decoder of the llama-like families (mlx-lm's llama, qwen2, qwen3, gemma, granite ...):
-//   Model.model = { embed_tokens, layers[i] = { input_layernorm, self_attn, post_attention_layernorm, mlp }, norm }
-//   Model.lm_head unless the embeddings are tied.
-// Gemma 2/3 layers are "sandwiched": post_attention_layernorm normalizes the attention output, and
-// pre_feedforward_layernorm / post_feedforward_layernorm surround the MLP.
-
+// The one decoder stack and the one language-model shell every family runs on, configured by data
+// and a block factory (see residual-block.ts for the block):
+//   LM.model = { <token embedding>, <position embedding>?, <head>?, <blocks>[i], <final norm> }
+//   LM.lm_head unless the embeddings are tied or the head lives inside the stack (GPT-NeoX).
+// Child names are each family's (mlx-lm's attribute paths): llama's embed_tokens / layers / norm,
+// GPT-2's wte / wpe / h / ln_f, GPT-NeoX's embed_in / embed_out / h / final_layer_norm ...
+// The forward pass: embed (scaled where the family scales), add learned positions (GPT-2), one
+// mask per kind of layer (made from the cache of the first layer of that kind, as mlx-lm does),
+// the blocks, the final norm, the head, then the fixed transform of the logits.
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
 import { Embedding, type EmbeddingLike } from "../../nn/layers/embedding.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
 import { Module } from "../../nn/module.ts";
+import { ArraysCache } from "../cache/arrays-cache.ts";
 import { KVCache } from "../cache/kv-cache.ts";
 import { createAttentionMask, type Padding } from "../cache/masks.ts";
-import { Attention, type AttentionSpec, type NormFactory, type NormLayer, rmsNorm } from "./attention.ts";
-import { type Activation, GatedMLP } from "./mlp.ts";
+import { RotatingKVCache } from "../cache/rotating-kv-cache.ts";
+import type { CausalLM, LayerCache } from "../causal-lm.ts";
+import type { ModelDims, ModelLayout } from "../layout.ts";
 import type { AttentionMask } from "./multihead.ts";
-import { ResidualBlock } from "./residual-block.ts";
+import type { NormLayer } from "./norms.ts";
+import type { ResidualBlock } from "./residual-block.ts";
+
+/**
+ * How a layer mixes positions, which decides its mask and its cache: attention over every earlier
+ * position (a KVCache), over a sliding window (a RotatingKVCache of that size), or LFM2's short
+ * convolution (a one-slot ArraysCache; its "mask" is the real tokens of a padded batch).
+ */
+export type Mixing = { kind: "attention"; window?: number } | { kind: "convolution" };
+
+/** The children of the stack, by their names in the family's checkpoints. */
+export interface StackNames {
+  tokenEmbedding: string;
+  /** Learned positions added to the token embeddings (GPT-2's wpe). */
+  positionEmbedding?: string;
+  blocks: string;
+  finalNorm: string;
+  /** The untied head inside the stack, where the family keeps it there (GPT-NeoX's embed_out). */
+  headInStack?: string;
+}
 
 export interface DecoderSpec {
-  vocabSize: number;
-  hiddenSize: number;
-  intermediateSize: number;
-  layers: number;
-  rmsNormEps: number;
-  mlpBias: boolean;
+  /** The model_type as run. */
+  architecture: string;
+  dims: ModelDims;
+  names: StackNames;
+  /** Block i, with the family's attention, MLP and norms. */
+  block: (layer: number) => ResidualBlock;
+  finalNorm: () => NormLayer;
+  /** How each layer mixes positions (full attention in every layer unless given). */
+  mixing?: readonly Mixing[];
+  /** The rows of the learned position table (with names.positionEmbedding). */
+  positions?: number;
+  /** The head is the token embedding (tied), else a Linear (lm_head, or names.headInStack). */
   tieWordEmbeddings: boolean;
-  /** Per layer: the sliding window, or undefined for full attention. */
-  slidingWindows: (number | undefined)[];
-  attention: (layer: number) => AttentionSpec;
-  /** The norm layers (RMSNorm unless given; Gemma's (1 + weight) RMSNorm). */
-  norm?: NormFactory;
-  /** The MLP's gate activation (silu unless given). */
-  mlpActivation?: Activation;
-  /** Gemma 2/3: norms after attention and around the MLP (see the top of this file). */
-  sandwichNorms?: boolean;
-  /** Gemma 3's clip_residual: float16 residual sums done in float32 and clipped to the float16 range. */
-  clipFloat16Residual?: boolean;
   /** Applied to the token embeddings (Gemma's sqrt(hidden) scale, Granite's embedding_multiplier). */
   scaleEmbeddings?: (h: MxArray) => MxArray;
-  /** Each branch's output is multiplied by this before the residual add (Granite). */
-  residualMultiplier?: number;
   /** Masks always as arrays, never the fused kernel's "causal" (Gemma 2's written-out attention). */
   maskAsArray?: boolean;
   /** Logits soft-capped as tanh(x / cap) * cap (Gemma 2's final_logit_softcapping). */
-  finalLogitSoftcap?: number;
+  logitSoftcap?: number;
   /** Logits divided by this (Granite's logits_scaling). */
   logitsScaling?: number;
-  /** The cache of layer i for generation (a KVCache unless given: Gemma 3's sliding layers rotate). */
-  cacheFor?: (layer: number) => KVCache;
-  /** The checkpoint tensor rules mlx-lm applies for this family (the llama ones unless given). */
+  /** The checkpoint tensor rules mlx-lm applies for this family (none unless given). */
   sanitize?: (weights: Map<string, MxArray>, model: DecoderLM) => Map<string, MxArray>;
 }
 
-const FLOAT16_MAX = 65504;
+const FULL_ATTENTION: Mixing = { kind: "attention" };
 
-export class DecoderLayer extends ResidualBlock {
-  self_attn: Attention;
-  mlp: GatedMLP;
-  input_layernorm: NormLayer;
-  post_attention_layernorm: NormLayer;
-  pre_feedforward_layernorm?: NormLayer;
-  post_feedforward_layernorm?: NormLayer;
-  readonly _spec: DecoderSpec;
-
-  constructor(spec: DecoderSpec, layer: number) {
-    super();
-    const norm = spec.norm ?? rmsNorm;
-    this._spec = spec;
-    this.self_attn = new Attention(spec.attention(layer));
-    this.mlp = new GatedMLP(spec.hiddenSize, spec.intermediateSize, spec.mlpBias, spec.mlpActivation);
-    this.input_layernorm = norm(spec.hiddenSize, spec.rmsNormEps);
-    this.post_attention_layernorm = norm(spec.hiddenSize, spec.rmsNormEps);
-    if (spec.sandwichNorms) {
-      this.pre_feedforward_layernorm = norm(spec.hiddenSize, spec.rmsNormEps);
-      this.post_feedforward_layernorm = norm(spec.hiddenSize, spec.rmsNormEps);
-    }
-  }
-
-  static override readonly inputNames = ["x", "mask", "cache"];
-
-  override forward(x: MxArray, mask: AttentionMask, cache?: KVCache): MxArray {
-    return mx.tidy(() => {
-      const r = this.self_attn.call(this.input_layernorm.call(x), mask, cache);
-      if (this.pre_feedforward_layernorm && this.post_feedforward_layernorm) {
-        const h = this.addAttention(x, this.post_attention_layernorm.call(r));
-        const m = this.mlp.call(this.pre_feedforward_layernorm.call(h));
-        return this.addMlp(h, this.post_feedforward_layernorm.call(m));
-      }
-      const h = this.addAttention(x, r);
-      return this.addMlp(h, this.mlp.call(this.post_attention_layernorm.call(h)));
-    });
-  }
-
-  protected override addAttention(x: MxArray, branch: MxArray): MxArray {
-    const sum = this.#residual(x, this.hook_attn_out.call(this.#scaled(branch)));
-    return this.hook_resid_mid ? this.hook_resid_mid.call(sum) : sum;
-  }
-
-  protected override addMlp(h: MxArray, branch: MxArray): MxArray {
-    return this.#residual(h, this.hook_mlp_out.call(this.#scaled(branch)));
-  }
-
-  // Granite's residual_multiplier scales each branch before it joins the stream.
-  #scaled(branch: MxArray): MxArray {
-    const multiplier = this._spec.residualMultiplier;
-    return multiplier === undefined ? branch : mx.multiply(branch, multiplier);
-  }
-
-  #residual(x: MxArray, r: MxArray): MxArray {
-    if (this._spec.clipFloat16Residual && x.dtype === "float16") {
-      const sum = mx.add(mx.astype(x, "float32"), mx.astype(r, "float32"));
-      return mx.astype(mx.clip(sum, -FLOAT16_MAX, FLOAT16_MAX), "float16");
-    }
-    return mx.add(x, r);
-  }
-}
-
+/** The inner model: token ids in, final hidden states out (logits where the head is inside). */
 export class DecoderStack extends Module {
-  embed_tokens: EmbeddingLike;
-  layers: DecoderLayer[];
-  norm: NormLayer;
+  static override readonly inputNames = ["inputs", "cache", "padding"];
+
   readonly _spec: DecoderSpec;
+  readonly _mixing: readonly Mixing[];
 
   constructor(spec: DecoderSpec) {
     super();
+    const { dims, names } = spec;
     this._spec = spec;
-    this.embed_tokens = new Embedding(spec.vocabSize, spec.hiddenSize);
-    this.layers = Array.from({ length: spec.layers }, (_, i) => new DecoderLayer(spec, i));
-    this.norm = (spec.norm ?? rmsNorm)(spec.hiddenSize, spec.rmsNormEps);
+    this._mixing = spec.mixing ?? new Array(dims.layers).fill(FULL_ATTENTION);
+    if (this._mixing.length !== dims.layers) {
+      throw new Error(`${spec.architecture}: ${this._mixing.length} layer kinds for ${dims.layers} layers`);
+    }
+    const children = this as unknown as Record<string, unknown>;
+    children[names.tokenEmbedding] = new Embedding(dims.vocabSize, dims.dModel);
+    if (names.positionEmbedding !== undefined) {
+      if (spec.positions === undefined) throw new Error(`${spec.architecture}: learned positions need a table size`);
+      children[names.positionEmbedding] = new Embedding(spec.positions, dims.dModel);
+    }
+    if (names.headInStack !== undefined) {
+      children[names.headInStack] = new Linear(dims.dModel, dims.vocabSize, { bias: false });
+    }
+    children[names.blocks] = Array.from({ length: dims.layers }, (_, i) => spec.block(i));
+    children[names.finalNorm] = spec.finalNorm();
   }
 
-  static override readonly inputNames = ["inputs", "cache", "padding"];
+  get tokenEmbedding(): EmbeddingLike {
+    return this.#child(this._spec.names.tokenEmbedding) as EmbeddingLike;
+  }
 
-  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
+  get blocks(): ResidualBlock[] {
+    return this.#child(this._spec.names.blocks) as ResidualBlock[];
+  }
+
+  get finalNorm(): NormLayer {
+    return this.#child(this._spec.names.finalNorm) as NormLayer;
+  }
+
+  override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
-      let h = this.embed_tokens.call(inputs);
-      if (this._spec.scaleEmbeddings) h = this._spec.scaleEmbeddings(h);
-      // One mask per distinct window, made from the first layer that uses it (as mlx-lm does).
+      const { names, scaleEmbeddings, maskAsArray } = this._spec;
+      let h = this.tokenEmbedding.call(inputs);
+      if (scaleEmbeddings) h = scaleEmbeddings(h);
+      if (names.positionEmbedding !== undefined) {
+        const length = inputs.shape[1] as number;
+        const offset = (cache?.[0] as KVCache | undefined)?.offset ?? 0;
+        // A padded batch's positions count from each row's first real token ([B, L]).
+        const positions = padding?.any ? padding.positions(length) : mx.add(mx.arange(length), offset);
+        h = mx.add(h, (this.#child(names.positionEmbedding) as EmbeddingLike).call(positions));
+      }
+      // One attention mask per window, from the cache of the first layer with that window.
       const masks = new Map<number | undefined, AttentionMask>();
-      this.layers.forEach((layer, i) => {
-        const window = this._spec.slidingWindows[i];
-        if (!masks.has(window)) {
-          masks.set(window, createAttentionMask(h, cache?.[i], window, this._spec.maskAsArray ?? false, padding));
+      // Convolution layers take the real tokens of a padded batch, else nothing.
+      let realTokens: MxArray | null | undefined;
+      this.blocks.forEach((block, i) => {
+        const mixing = this._mixing[i] as Mixing;
+        let mask: AttentionMask;
+        if (mixing.kind === "convolution") {
+          realTokens ??= padding?.any ? padding.realTokens(h.shape[1] as number) : null;
+          mask = realTokens;
+        } else {
+          const layerCache = cache?.[i] as KVCache | undefined;
+          if (!masks.has(mixing.window)) {
+            masks.set(mixing.window, createAttentionMask(h, layerCache, mixing.window, maskAsArray ?? false, padding));
+          }
+          mask = masks.get(mixing.window) ?? null;
         }
-        h = layer.call(h, masks.get(window) ?? null, cache?.[i]);
+        h = block.call(h, mask, cache?.[i]);
       });
-      return this.norm.call(h);
+      h = this.finalNorm.call(h);
+      return names.headInStack === undefined ? h : (this.#child(names.headInStack) as LinearLike).call(h);
     });
   }
-}
 
-/** The checkpoint tensors mlx-lm drops for the llama-like families before loading. */
-export function sanitizeLlamaLike(weights: Map<string, MxArray>, model: DecoderLM): Map<string, MxArray> {
-  const out = new Map<string, MxArray>();
-  for (const [name, value] of weights) {
-    if (name.includes("self_attn.rotary_emb.inv_freq")) continue;
-    if (model._spec.tieWordEmbeddings && name === "lm_head.weight") continue;
-    out.set(name, value);
+  #child(name: string): unknown {
+    return (this as unknown as Record<string, unknown>)[name];
   }
-  return out;
 }
 
 /** A causal language model: token ids [B, L] in, logits [B, L, vocab] out. */
-export class DecoderLM extends Module {
+export class DecoderLM extends Module implements CausalLM {
+  static override readonly inputNames = ["inputs", "cache", "padding"];
+
   model: DecoderStack;
   lm_head?: LinearLike;
   readonly _spec: DecoderSpec;
@@ -170,33 +161,64 @@ export class DecoderLM extends Module {
     super();
     this._spec = spec;
     this.model = new DecoderStack(spec);
-    if (!spec.tieWordEmbeddings) this.lm_head = new Linear(spec.hiddenSize, spec.vocabSize, { bias: false });
+    if (!spec.tieWordEmbeddings && spec.names.headInStack === undefined) {
+      this.lm_head = new Linear(spec.dims.dModel, spec.dims.vocabSize, { bias: false });
+    }
   }
 
-  static override readonly inputNames = ["inputs", "cache", "padding"];
-
-  override forward(inputs: MxArray, cache?: KVCache[], padding?: Padding): MxArray {
+  override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
       const hidden = this.model.call(inputs, cache, padding);
-      let out = this.lm_head ? this.lm_head.call(hidden) : this.model.embed_tokens.asLinear(hidden);
-      const cap = this._spec.finalLogitSoftcap;
+      let out: MxArray;
+      if (this._spec.names.headInStack !== undefined) out = hidden;
+      else out = this.lm_head ? this.lm_head.call(hidden) : this.model.tokenEmbedding.asLinear(hidden);
+      const cap = this._spec.logitSoftcap;
       if (cap !== undefined) out = mx.multiply(mx.tanh(mx.divide(out, cap)), cap);
       if (this._spec.logitsScaling !== undefined) out = mx.divide(out, this._spec.logitsScaling);
       return out;
     });
   }
 
-  get layers(): DecoderLayer[] {
-    return this.model.layers;
+  get layers(): ResidualBlock[] {
+    return this.model.blocks;
   }
 
-  /** One KV cache per layer, for generation. */
-  makeCache(): KVCache[] {
-    return this.model.layers.map((_, i) => this._spec.cacheFor?.(i) ?? new KVCache());
+  /** Where this model keeps its embeddings, final norm and head (the head as the weights loaded it). */
+  get layout(): ModelLayout {
+    const { architecture, dims, names, logitSoftcap, logitsScaling } = this._spec;
+    const inStack = (name: string) => `model.${name}`;
+    let unembedding = inStack(names.tokenEmbedding);
+    if (names.headInStack !== undefined) unembedding = inStack(names.headInStack);
+    else if (this.lm_head !== undefined) unembedding = "lm_head";
+    return {
+      architecture,
+      blocks: inStack(names.blocks),
+      tokenEmbedding: inStack(names.tokenEmbedding),
+      ...(names.positionEmbedding === undefined ? {} : { positionEmbedding: inStack(names.positionEmbedding) }),
+      finalNorm: inStack(names.finalNorm),
+      unembedding,
+      ...(logitSoftcap === undefined ? {} : { logitSoftcap }),
+      ...(logitsScaling === undefined ? {} : { logitsScaling }),
+      dims: { ...dims },
+    };
+  }
+
+  /** Each layer's cache for generation, of the kind its mixing needs. */
+  makeCache(): LayerCache[] {
+    return this.model._mixing.map((mixing) => {
+      if (mixing.kind === "convolution") return new ArraysCache(1);
+      return mixing.window === undefined ? new KVCache() : new RotatingKVCache(mixing.window);
+    });
   }
 
   /** Applies mlx-lm's checkpoint rules for this family (dropped or renamed tensors) before loading. */
   sanitize(weights: Map<string, MxArray>): Map<string, MxArray> {
-    return (this._spec.sanitize ?? sanitizeLlamaLike)(weights, this);
+    return this._spec.sanitize ? this._spec.sanitize(weights, this) : weights;
+  }
+
+  /** Drops the untied head (a checkpoint without lm_head.weight: Gemma 3 then reads the embeddings). */
+  tieHead(): void {
+    this.lm_head?.dispose();
+    this.lm_head = undefined;
   }
 }

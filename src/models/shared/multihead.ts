@@ -51,6 +51,8 @@ export function mergeHeads(x: MxArray): MxArray {
 }
 
 export abstract class MultiHeadAttention extends Module {
+  static override readonly inputNames = ["x", "mask", "cache"];
+
   hook_q = new HookPoint();
   hook_k = new HookPoint();
   hook_v = new HookPoint();
