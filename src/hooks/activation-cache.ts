@@ -1,6 +1,5 @@
 // The activations one run recorded, by standard key (`resid_post.3`, `pattern.0`) or module path,
 // with TransformerLens's residual-stream utilities over them and saving to / loading from disk.
-
 import type { CacheLayout } from "../analysis/cache-layout.ts";
 import type { CacheSource, PositionSelector } from "../analysis/cache-source.ts";
 import { type ApplyLnOptions, logitAttributions, normalizeStack, type TokenIds } from "../analysis/norm-stack.ts";

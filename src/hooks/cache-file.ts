@@ -1,7 +1,6 @@
 // An ActivationCache on disk: one safetensors file, the activations under their keys, and in the
 // header's metadata what the cache needs besides them (the order of the keys, the path aliases,
 // the model's standard-name layout and a short identity of the model).
-
 import type { CacheLayout } from "../analysis/cache-layout.ts";
 import type { ModelIdentity } from "../analysis/readout.ts";
 import type { MxArray } from "../mx/array.ts";

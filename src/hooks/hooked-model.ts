@@ -8,7 +8,6 @@
 // learned positions from each row's first real token and hide padded keys from every query. (In
 // float32 up to rounding: a matrix product of more rows may round a row differently, as in any
 // batch; where products compute each row alike, as the quantized ones do, bit for bit.)
-
 import { type ModelReadout, modelReadout } from "../analysis/readout.ts";
 import { type GeneratedToken, type GenerateStepOptions, generateStep } from "../generate/generate.ts";
 import type { ResolveOptions } from "../load/resolve.ts";

@@ -1,6 +1,5 @@
 // Which activations a user means: module paths, standard names, glob patterns or a predicate, each
 // resolved to targets up front, so a typo fails before the model runs, with the nearest valid names.
-
 import type { HookTarget } from "../analysis/cache-layout.ts";
 import type { Module } from "../nn/module.ts";
 import { nearestNames } from "../nn/nearest.ts";

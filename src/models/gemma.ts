@@ -2,7 +2,6 @@
 // shared decoder: RMSNorm scaling by (1 + weight), embeddings scaled by sqrt(hidden_size), gated
 // GELU MLPs, tied embeddings; Gemma 2 adds soft-capped attention and logits and sandwich norms,
 // Gemma 3 q/k norms and interleaved sliding-window layers with their own RoPE base.
-
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -95,13 +94,14 @@ function common(c: ConfigReader) {
       names: LLAMA_NAMES,
       finalNorm: () => rmsNormPlusOne(hiddenSize, eps),
       tieWordEmbeddings: true,
+      // No sanitize: these checkpoints carry no tensors mlx-lm drops or renames (a stray
+      // lm_head.weight fails the load).
       // hidden_size ** 0.5 as a scalar in the activations' dtype.
       scaleEmbeddings: (h: MxArray) => mx.multiply(h, embedScale),
     },
   };
 }
 
-// Gemma checkpoints carry no tensors mlx-lm drops or renames: a stray lm_head.weight fails the load.
 function buildGemma1(c: ConfigReader): DecoderLM {
   const { attention, block, spec } = common(c);
   return new DecoderLM({

@@ -1,7 +1,6 @@
 // GPT-NeoX (Pythia) as mlx-lm's gpt_neox: query_key_value fused per head ([q|k|v] of head 0, then
 // head 1 ...), partial rotary (rotary_pct), LayerNorm, gelu_approx MLP of 4·hidden, parallel or
 // sequential residual (use_parallel_residual), untied model.embed_out.
-
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";

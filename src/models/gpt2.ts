@@ -1,6 +1,5 @@
 // GPT-2 as mlx-lm's gpt2: learned positions (wpe), fused c_attn [q | k | v] with bias, LayerNorm,
 // gelu_approx MLP of 4·n_embd, head tied to wte. Module paths: model.h.N.{ln_1, attn.c_attn, ...}.
-
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";

@@ -3,7 +3,6 @@
 // (left-padded, or continued from the cached last kernel-1 inputs); C · conv; out_proj. Attention
 // layers: per-head q_layernorm / k_layernorm, RoPE, out_proj. SwiGLU feed_forward (w1, w3, w2) with
 // the auto-adjusted width; pre-norms operator_norm / ffn_norm; final embedding_norm; always tied.
-
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";

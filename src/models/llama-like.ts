@@ -1,6 +1,5 @@
 // The llama-like families of mlx-lm, each a reading of its config onto the shared decoder:
 // llama (Llama 2/3.x, Mistral, SmolLM2, TinyLlama), qwen2, qwen3.
-
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import { initializeRope, type RotaryEmbedding } from "../nn/layers/rope.ts";

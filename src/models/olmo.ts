@@ -3,7 +3,6 @@
 // outputs are normed (post_attention_layernorm, post_feedforward_layernorm) before the residual
 // add. OLMo 3 adds layer_types: sliding layers (window sliding_window) rotate with plain RoPE,
 // full layers with the config's rope_scaling.
-
 import type { ModelConfig } from "../load/config.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";

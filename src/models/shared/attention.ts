@@ -1,7 +1,6 @@
 // Multi-head attention as the llama-like families of mlx-lm compute it: projections, optional
 // per-head q/k norms, RoPE at the cache offset, grouped-query attention on the fused kernel, or
 // written out where the scores are soft-capped (Gemma 2).
-
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";

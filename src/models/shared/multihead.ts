@@ -8,7 +8,6 @@
 // them to earlier ones; key/value heads are the kv heads under GQA); hook_scores and hook_pattern
 // are [batch, heads, query, key] (key spans the cache); hook_result is [batch, positions, heads,
 // d_model], each head's contribution to the residual stream.
-
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
 import { HookPoint } from "../../nn/hook-point.ts";
