@@ -10,10 +10,10 @@
 // batch; where products compute each row alike, as the quantized ones do, bit for bit.)
 import { type ModelReadout, modelReadout } from "../analysis/readout.ts";
 import { type GeneratedToken, type GenerateStepOptions, generateStep } from "../generate/generate.ts";
-import type { ResolveOptions } from "../load/resolve.ts";
+
 import { Tokenizer } from "../load/tokenizer.ts";
 import type { CausalLM, LayerCache } from "../models/causal-lm.ts";
-import { type LoadedModel, loadModel } from "../models/load.ts";
+import { type LoadedModel, type LoadOptions, loadModel } from "../models/load.ts";
 import { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { ActivationCache } from "./activation-cache.ts";
@@ -76,7 +76,7 @@ export class HookedModel {
   }
 
   /** Loads a checkpoint (a folder or a Hub repo id) and its tokenizer. */
-  static async fromPretrained(pathOrRepoId: string, options: ResolveOptions = {}): Promise<HookedModel> {
+  static async fromPretrained(pathOrRepoId: string, options: LoadOptions = {}): Promise<HookedModel> {
     return HookedModel.fromLoaded(await loadModel(pathOrRepoId, options));
   }
 

@@ -7,6 +7,7 @@ import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { quantizeModel } from "../nn/quantize.ts";
 import type { CausalLM } from "./causal-lm.ts";
+import { applyComputeDtype, type ComputeOptions, type ComputePlan, checkComputeDtype } from "./compute-dtype.ts";
 import { buildModel } from "./registry.ts";
 
 export interface LoadedModel {
@@ -14,7 +15,11 @@ export interface LoadedModel {
   config: ModelConfig;
   /** The folder the checkpoint was read from. */
   path: string;
+  /** The dtype the weights compute in, and why (see ComputeOptions). */
+  compute: ComputePlan;
 }
+
+export interface LoadOptions extends ResolveOptions, ComputeOptions {}
 
 function readWeights(dir: string): Map<string, MxArray> {
   const files = readdirSync(dir)
@@ -44,9 +49,12 @@ function checkSupported(config: ModelConfig, dir: string): void {
 
 /**
  * Loads a model from a folder or a Hub id (see resolveModelPath), with its weights evaluated.
- * Missing, unexpected or misshapen weights fail with the names of all of them.
+ * Missing, unexpected or misshapen weights fail with the names of all of them. `dtype` chooses
+ * what the weights compute in (default "native": as stored, as mlx-lm computes; see ComputeDtype).
  */
-export async function loadModel(pathOrRepoId: string, options: ResolveOptions = {}): Promise<LoadedModel> {
+export async function loadModel(pathOrRepoId: string, options: LoadOptions = {}): Promise<LoadedModel> {
+  const computeOptions: ComputeOptions = { ...options, dtype: options.dtype ?? "native" };
+  checkComputeDtype(computeOptions.dtype);
   const path = await resolveModelPath(pathOrRepoId, options);
   const config = readModelConfig(path);
   checkSupported(config, path);
@@ -65,6 +73,7 @@ export async function loadModel(pathOrRepoId: string, options: ResolveOptions = 
     for (const w of weights.values()) w.dispose();
     throw new Error(`${path}: ${(error as Error).message}`);
   }
+  const compute = applyComputeDtype(model, computeOptions);
   mx.eval([...model.parameters().values()]);
-  return { model, config, path };
+  return { model, config, path, compute };
 }

@@ -104,3 +104,19 @@ export function isFloating(dtype: DType): boolean {
 export function isInteger(dtype: DType): boolean {
   return dtype !== "bool" && !isFloating(dtype) && dtype !== "complex64";
 }
+
+// The dtypes as constants, as Python's mx.float32 ...: `mx.array(data, mx.float32)`.
+export const bool = "bool" satisfies DType;
+export const uint8 = "uint8" satisfies DType;
+export const uint16 = "uint16" satisfies DType;
+export const uint32 = "uint32" satisfies DType;
+export const uint64 = "uint64" satisfies DType;
+export const int8 = "int8" satisfies DType;
+export const int16 = "int16" satisfies DType;
+export const int32 = "int32" satisfies DType;
+export const int64 = "int64" satisfies DType;
+export const float16 = "float16" satisfies DType;
+export const float32 = "float32" satisfies DType;
+export const float64 = "float64" satisfies DType;
+export const bfloat16 = "bfloat16" satisfies DType;
+export const complex64 = "complex64" satisfies DType;

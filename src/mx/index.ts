@@ -1,9 +1,31 @@
 // The mlux array API: camelCase counterparts of mlx.core. Import as `import { mx } from "mlux"`.
 export { type Complex, MxArray as Array, type NestedList, type Scalar } from "./array.ts";
+
+import "./array-methods.ts";
+
 export * from "./conv.ts";
 export * from "./creation.ts";
 export { type Device, defaultDevice, isAvailable, setDefaultDevice, synchronize } from "./device.ts";
-export { type AnyTypedArray, DTYPES, type DType, type TypedArrayOf } from "./dtype.ts";
+export {
+  type AnyTypedArray,
+  bfloat16,
+  bool,
+  complex64,
+  DTYPES,
+  type DType,
+  float16,
+  float32,
+  float64,
+  int8,
+  int16,
+  int32,
+  int64,
+  type TypedArrayOf,
+  uint8,
+  uint16,
+  uint32,
+  uint64,
+} from "./dtype.ts";
 export * from "./elementwise.ts";
 export * from "./fast.ts";
 export { type ArrayTree, grad, jvp, valueAndGrad, vjp } from "./grad.ts";
@@ -18,3 +40,4 @@ export * from "./reduce.ts";
 export { asyncEval, evaluate as eval, liveArrays, runtimeInfo, scheduleEval } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";
 export * from "./shape.ts";
+export { argtopk } from "./top-k.ts";

@@ -4,6 +4,7 @@ import { MxArray } from "../mx/array.ts";
 import { astype } from "../mx/creation.ts";
 import type { DType } from "../mx/dtype.ts";
 import { isFloating } from "../mx/dtype.ts";
+import { evaluate } from "../mx/runtime.ts";
 import { nearestNames } from "./nearest.ts";
 
 /**
@@ -143,12 +144,18 @@ export abstract class Module {
     }
   }
 
-  /** Casts every floating-point parameter to `dtype` (integer ones, e.g. quantized weights, stay). */
+  /**
+   * Casts every floating-point parameter to `dtype` (integer ones, e.g. quantized weights, stay).
+   * One parameter at a time, each computed before the next, so the two copies of the whole model
+   * never coexist.
+   */
   setDtype(dtype: DType): void {
     const modules = new Map(this.namedModules());
     for (const [name, value] of this.parameters()) {
       if (isFloating(value.dtype) && value.dtype !== dtype) {
-        assignParameter(modules, name, astype(value, dtype));
+        const cast = astype(value, dtype);
+        evaluate(cast);
+        assignParameter(modules, name, cast);
         value.dispose();
       }
     }

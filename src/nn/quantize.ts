@@ -2,8 +2,10 @@
 // config.json has a "quantization" entry: per-layer overrides by path, else every layer that can
 // be quantized and whose "<path>.scales" is among the weights, packed as the weights say.
 import type { MxArray } from "../mx/array.ts";
-import { Embedding } from "./layers/embedding.ts";
-import { Linear, type QuantizationMode, type QuantizationSpec } from "./layers/linear.ts";
+import type { DType } from "../mx/dtype.ts";
+import { evaluate } from "../mx/runtime.ts";
+import { Embedding, QuantizedEmbedding } from "./layers/embedding.ts";
+import { Linear, type QuantizationMode, type QuantizationSpec, QuantizedLinear } from "./layers/linear.ts";
 import type { Module } from "./module.ts";
 
 const MODES: QuantizationMode[] = ["affine", "mxfp4", "nvfp4", "mxfp8"];
@@ -66,6 +68,24 @@ export function quantizeModel(
     }
     if (layerSpec) replaceModule(model, path, module.toQuantized(layerSpec));
   }
+}
+
+/**
+ * Replaces every quantized layer by its plain form holding the weights dequantized to `dtype`, one
+ * layer at a time: each dense weight is computed and the packed one freed before the next, so the
+ * model never holds both forms of all its weights. Returns how many layers were dequantized.
+ */
+export function dequantizeModel(model: Module, dtype: DType): number {
+  let count = 0;
+  for (const [path, module] of model.namedModules()) {
+    if (!(module instanceof QuantizedLinear || module instanceof QuantizedEmbedding)) continue;
+    const dense = module.toDense(dtype);
+    evaluate([...dense.parameters().values()]);
+    replaceModule(model, path, dense);
+    module.dispose();
+    count++;
+  }
+  return count;
 }
 
 function replaceModule(root: Module, path: string, replacement: Module): void {

@@ -106,7 +106,7 @@ const python = join(process.env.MLUX_ORACLE_VENV ?? join(root, ".venv-oracle"), 
 
 // Our GEMM shim, preloaded into Python so its fp32 matrix products are the ones mlux computes
 // (as test/checkpoints/setup.mjs does for the logits references).
-function gemmShim(): string | null {
+export function gemmShim(): string | null {
   const out = execFileSync(process.execPath, [join(root, "scripts/mlx-setup.mjs")], { encoding: "utf8" });
   return (JSON.parse(out.slice(out.indexOf("{"))) as { gemmShim: string | null }).gemmShim;
 }

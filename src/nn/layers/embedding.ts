@@ -1,8 +1,9 @@
 // Token embeddings, plain and quantized; asLinear() is the tied unembedding.
 import type { MxArray } from "../../mx/array.ts";
+import type { DType } from "../../mx/dtype.ts";
 import * as mx from "../../mx/index.ts";
 import { Module } from "../module.ts";
-import { packedWidth, type QuantizationSpec } from "./linear.ts";
+import { dequantizeWide, packedWidth, type QuantizationSpec } from "./linear.ts";
 
 /** A lookup table [numEmbeddings, dims] (mlx.nn.Embedding). */
 export class Embedding extends Module {
@@ -55,6 +56,15 @@ export class QuantizedEmbedding extends Module {
 
   asLinear(x: MxArray): MxArray {
     return mx.quantizedMatmul(x, this.weight, this.scales, this.biases ?? null, { transpose: true, ...this._spec });
+  }
+
+  /** A plain Embedding holding the table dequantized to `dtype` (scales widened first, as QuantizedLinear.toDense). */
+  toDense(dtype: DType): Embedding {
+    const [numEmbeddings, packed] = [this.weight.shape[0] as number, this.weight.shape[1] as number];
+    const dense = new Embedding(numEmbeddings, (packed * 32) / this._spec.bits);
+    dense.weight.dispose();
+    dense.weight = mx.tidy(() => dequantizeWide(this.weight, this.scales, this.biases, this._spec, dtype));
+    return dense;
   }
 }
 

@@ -83,6 +83,36 @@ export class QuantizedLinear extends Module {
   denseWeight(dtype: DType): MxArray {
     return mx.dequantize(this.weight, this.scales, this.biases ?? null, { ...this._spec, dtype });
   }
+
+  /**
+   * A plain Linear computing the same product in `dtype`: the weight dequantized with its scales
+   * and biases first widened to `dtype` (so a float32 result is exact, not rounded through
+   * float16), the bias cast.
+   */
+  toDense(dtype: DType): Linear {
+    const [outputDims, inputDims] = [this.weight.shape[0] as number, this.weight.shape[1] as number];
+    const dense = new Linear((inputDims * 32) / this._spec.bits, outputDims, { bias: this.bias !== undefined });
+    dense.weight.dispose();
+    dense.weight = mx.tidy(() => dequantizeWide(this.weight, this.scales, this.biases, this._spec, dtype));
+    if (this.bias && dense.bias) {
+      dense.bias.dispose();
+      dense.bias = mx.astype(this.bias, dtype);
+    }
+    return dense;
+  }
+}
+
+/** Packed weights dequantized to `dtype`, affine scales and biases widened to it first. */
+export function dequantizeWide(
+  weight: MxArray,
+  scales: MxArray,
+  biases: MxArray | undefined,
+  spec: QuantizationSpec,
+  dtype: DType,
+): MxArray {
+  // mxfp/nvfp scales are uint8 exponents, not values: those dequantize as they are.
+  const widen = (a: MxArray) => (spec.mode === "affine" ? mx.astype(a, dtype) : a);
+  return mx.dequantize(weight, widen(scales), biases ? widen(biases) : null, { ...spec, dtype });
 }
 
 /** A linear layer as a model holds it: plain, or quantized once the checkpoint says so. */
