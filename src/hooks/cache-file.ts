@@ -7,8 +7,8 @@ import { type CacheLayout, type LayoutJSON, layoutToJSON, SavedLayout } from "./
 import type { ModelIdentity } from "./readout.ts";
 
 // The metadata entry that marks a cache, with its format version as value.
-export const CACHE_MARK = "mlux.activation_cache";
-export const CACHE_FORMAT_VERSION = "1";
+const CACHE_MARK = "mlux.activation_cache";
+const CACHE_FORMAT_VERSION = "1";
 
 export interface CacheContents {
   arrays: Map<string, MxArray>;
