@@ -27,26 +27,23 @@ function inRange(value: number, range: Range): boolean {
   return range.max === undefined || value <= range.max;
 }
 
-/** A parser of whole numbers in `range` (commander's argParser). */
-export function integer(range: Range = {}): (text: string) => number {
-  const wanted = describe("a whole number", range);
-  return (text) => {
+function parser(kind: string, syntax: RegExp, exact: (value: number) => boolean, range: Range) {
+  const wanted = describe(kind, range);
+  return (text: string): number => {
     const value = Number(text);
-    if (!INTEGER.test(text.trim()) || !Number.isSafeInteger(value) || !inRange(value, range)) {
+    if (!syntax.test(text.trim()) || !exact(value) || !inRange(value, range)) {
       throw new InvalidArgumentError(`It takes ${wanted}.`);
     }
     return value;
   };
 }
 
+/** A parser of whole numbers in `range` (commander's argParser). */
+export function integer(range: Range = {}): (text: string) => number {
+  return parser("a whole number", INTEGER, Number.isSafeInteger, range);
+}
+
 /** A parser of finite decimal numbers in `range` (commander's argParser). */
 export function real(range: Range = {}): (text: string) => number {
-  const wanted = describe("a number", range);
-  return (text) => {
-    const value = Number(text);
-    if (!REAL.test(text.trim()) || !Number.isFinite(value) || !inRange(value, range)) {
-      throw new InvalidArgumentError(`It takes ${wanted}.`);
-    }
-    return value;
-  };
+  return parser("a number", REAL, Number.isFinite, range);
 }

@@ -86,13 +86,15 @@ async function generate(prompt: string, options: GenerateOptions): Promise<void>
     const next = await stream.next();
     if (next.done) {
       const s = next.value;
-      const timing =
-        s.generatedTokens > 0
-          ? `; first token ${s.firstTokenSeconds.toFixed(3)} s, ${s.tokensPerSecond.toFixed(1)} tokens/s`
-          : "";
+      // No time to a first token when there was none, no rate without a second token.
+      const timing = [
+        s.generatedTokens > 0 ? `first token ${s.firstTokenSeconds.toFixed(3)} s` : "",
+        s.generatedTokens > 1 ? `${s.tokensPerSecond.toFixed(1)} tokens/s` : "",
+      ].filter(Boolean);
       process.stdout.write("\n");
       process.stderr.write(
-        `[${s.promptTokens} prompt tokens, ${s.generatedTokens} generated (${s.finishReason})${timing}]\n`,
+        `[${s.promptTokens} prompt tokens, ${s.generatedTokens} generated (${s.finishReason})` +
+          `${timing.length ? `; ${timing.join(", ")}` : ""}]\n`,
       );
       return;
     }
