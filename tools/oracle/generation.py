@@ -10,6 +10,9 @@ A JSON list of requests on stdin, their answers on stdout (protocol.answer_batch
   {"op": "text", "dir": CHECKPOINT, "prompt": TEXT, "max_tokens": N, "temp": T, "seed": S}
       -> the text of mlx_lm.generate with make_sampler(temp=T), MLX's generator seeded with S
          after the model is loaded (as a library caller seeds; the mlx_lm command seeds before)
+  {"op": "keys_drawn_by_load", "dir": CHECKPOINT}
+      -> how many keys mlx_lm.load draws from MLX's global generator (building the model draws
+         random initial weights), which `mlx_lm.generate --seed` has drawn before it samples
 """
 
 import mlx.core as mx
@@ -40,5 +43,21 @@ def text(request: dict) -> str:
                     sampler=make_sampler(temp=request["temp"]))
 
 
+# More draws than any supported model's build makes (a few per layer).
+MAX_KEYS = 100_000
+
+
+def keys_drawn_by_load(request: dict) -> int:
+    mx.random.seed(0)
+    load_checkpoint(request["dir"])
+    after = mx.random.state[0]
+    mx.random.seed(0)
+    for keys in range(MAX_KEYS):
+        if mx.array_equal(mx.random.state[0], after).item():
+            return keys
+        mx.random.uniform()  # draws the next key of the global generator, as an initializer does
+    raise ValueError(f"loading {request['dir']} drew more than {MAX_KEYS} keys")
+
+
 if __name__ == "__main__":
-    answer_batch({"logits_and_tokens": logits_and_tokens, "text": text})
+    answer_batch({"logits_and_tokens": logits_and_tokens, "text": text, "keys_drawn_by_load": keys_drawn_by_load})

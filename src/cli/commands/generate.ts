@@ -71,7 +71,7 @@ async function generate(prompt: string, options: GenerateOptions): Promise<void>
     );
   }
   warnPastContext(tokenizer.encode(prompt).length, options.maxTokens, config.max_position_embeddings);
-  if (options.seed !== undefined) seedAsMlxLmGenerate(options.seed, model);
+  if (options.seed !== undefined) seedAsMlxLmGenerate(options.seed, model, config.model_type);
   const stream = streamGenerate(model, tokenizer, prompt, {
     maxTokens: options.maxTokens,
     temperature: options.temperature,
