@@ -9,8 +9,8 @@ import { repoRoot } from "./mlx-setup.mjs";
 export const oracleVenv = process.env.MLUX_ORACLE_VENV ?? join(repoRoot, ".venv-oracle");
 export const oraclePython = join(oracleVenv, "bin", "python");
 
-const requirements = join(repoRoot, "test/oracle/requirements.txt");
-const lock = join(repoRoot, "test/oracle/requirements.lock");
+const requirements = join(repoRoot, "tools/oracle/requirements.txt");
+const lock = join(repoRoot, "tools/oracle/requirements.lock");
 
 export function setupOracle() {
   const wanted = readFileSync(requirements, "utf8") + readFileSync(lock, "utf8");

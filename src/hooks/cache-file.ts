@@ -8,8 +8,8 @@ import * as mx from "../mx/index.ts";
 import { type LayoutJSON, layoutToJSON, SavedLayout } from "./cache-layout.ts";
 
 // The metadata entry that marks a cache, with its format version as value.
-export const CACHE_MARK = "mlux.activation_cache";
-export const CACHE_FORMAT_VERSION = "1";
+const CACHE_MARK = "mlux.activation_cache";
+const CACHE_FORMAT_VERSION = "1";
 
 export interface CacheContents {
   arrays: Map<string, MxArray>;

@@ -3,23 +3,19 @@
 // results with a logits processor; no arrays left behind however the caller stops; the cache left
 // as mlx-lm leaves it; a sampler's out-of-range token is an error, not a crash.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, truncateSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { loadModel, mx } from "mlux";
 import { type GenerateStepOptions, generateStep, generateTokens } from "../../src/generate/generate.ts";
 import { greedy, makeSampler, repetitionPenalty } from "../../src/generate/sampling.ts";
 import type { KVCache } from "../../src/models/cache/kv-cache.ts";
 import type { CausalLM, LayerCache } from "../../src/models/causal-lm.ts";
 import { assertClose } from "../oracle/oracle.ts";
+import { askOracle, repoRoot as root } from "../oracle/python.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const modelDir = join(root, "fixtures", "tiny-lm-f16");
-const python = join(process.env.MLUX_ORACLE_VENV ?? join(root, ".venv-oracle"), "bin", "python");
 const gemmShim = join(
   process.env.MLUX_CACHE_DIR ?? join(root, ".mlx"),
   "mlx-cpu-0.32.4",
@@ -130,18 +126,23 @@ describe("the pipelined loop computes what the step-by-step loop computes", () =
 });
 
 test("with a repetition penalty, the same tokens as mlx-lm's generate_step", async () => {
-  const code = `import json, sys, mlx.core as mx
-from mlx_lm import load
-from mlx_lm.generate import generate_step
-from mlx_lm.sample_utils import make_logits_processors
-model, _ = load(sys.argv[1])
-processors = make_logits_processors(repetition_penalty=1.8, repetition_context_size=6)
-ids = json.loads(sys.argv[2])
-print(json.dumps([t for t, _ in generate_step(mx.array(ids), model, max_tokens=16, logits_processors=processors)]))`;
   const env = process.platform === "linux" ? { ...process.env, LD_PRELOAD: gemmShim } : process.env;
-  const { stdout } = await promisify(execFile)(python, ["-c", code, modelDir, JSON.stringify(prompt)], { env });
+  const [reference] = await askOracle<{ tokens: number[] }>(
+    "generation",
+    [
+      {
+        op: "logits_and_tokens",
+        dir: modelDir,
+        ids: prompt,
+        max_tokens: 16,
+        repetition_penalty: 1.8,
+        repetition_context_size: 6,
+      },
+    ],
+    env,
+  );
   const ours = generateTokens(model, prompt, { maxTokens: 16, logitsProcessors: [repetitionPenalty(1.8, 6)] });
-  assert.deepEqual(ours, JSON.parse(stdout));
+  assert.deepEqual(ours, reference?.tokens);
   assert.notDeepEqual(ours, generateTokens(model, prompt, { maxTokens: 16 }), "the penalty changes the text");
 });
 

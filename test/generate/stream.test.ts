@@ -1,36 +1,20 @@
 // Text generation end to end on the bundled model: the same text as mlx_lm.generate, greedy and
 // seeded sampling; stop strings; pieces that join to the whole.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { loadModel, mx } from "mlux";
 import { type GenerationStats, type StreamOptions, streamGenerate } from "../../src/generate/stream.ts";
 import { Tokenizer } from "../../src/load/tokenizer.ts";
+import { askOracle, repoRoot as root } from "../oracle/python.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
 const modelDir = join(root, "fixtures", "tiny-lm-f16");
-const python = join(process.env.MLUX_ORACLE_VENV ?? join(root, ".venv-oracle"), "bin", "python");
 
 async function mlxLmGenerate(prompt: string, maxTokens: number, temp: number, seed: number): Promise<string> {
-  const code = `import sys, mlx.core as mx
-from mlx_lm import load, generate
-from mlx_lm.sample_utils import make_sampler
-model, tok = load(sys.argv[1])
-mx.random.seed(int(sys.argv[4]))
-sys.stdout.write(generate(model, tok, sys.argv[2], max_tokens=int(sys.argv[3]), sampler=make_sampler(temp=float(sys.argv[5]))))`;
-  const { stdout } = await promisify(execFile)(python, [
-    "-c",
-    code,
-    modelDir,
-    prompt,
-    String(maxTokens),
-    String(seed),
-    String(temp),
+  const [text] = await askOracle<string>("generation", [
+    { op: "text", dir: modelDir, prompt, max_tokens: maxTokens, temp, seed },
   ]);
-  return stdout;
+  return text as string;
 }
 
 // mlx-lm's streaming detokenizers drop the space the first generated token starts with; ours keeps

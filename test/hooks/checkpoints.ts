@@ -1,12 +1,13 @@
 // What the hook tests share: the tiny checkpoints of every architecture (tools/checkpoints), their
-// prompts, and tools/checkpoints/hooks_oracle.py, which records what mlx-lm's own modules do.
+// prompts, and tools/oracle/hooks.py, which records what mlx-lm's own modules do.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { mx } from "mlux";
+import { askOracleSync } from "../oracle/python.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const checkpointsDir = join(root, ".checkpoints");
@@ -102,8 +103,6 @@ export interface OracleResult {
   patterns: Record<string, { scale: number; softcap: number | null; window: number | null }>;
 }
 
-const python = join(process.env.MLUX_ORACLE_VENV ?? join(root, ".venv-oracle"), "bin", "python");
-
 // Our GEMM shim, preloaded into Python so its fp32 matrix products are the ones mlux computes
 // (as test/checkpoints/setup.mjs does for the logits references).
 export function gemmShim(): string | null {
@@ -115,16 +114,12 @@ export function gemmShim(): string | null {
 export function runHooksOracle(jobs: readonly OracleJob[]): OracleResult[] {
   const dir = mkdtempSync(join(tmpdir(), "mlux-hooks-oracle-"));
   try {
-    const withOut = jobs.map((job, i) => ({ ...job, out: join(dir, `job${i}.safetensors`) }));
-    writeFileSync(join(dir, "request.json"), JSON.stringify({ jobs: withOut }));
+    const withOut = jobs.map((job, i) => ({ op: "run", ...job, out: join(dir, `job${i}.safetensors`) }));
     const shim = gemmShim();
     const env = shim ? { ...process.env, LD_PRELOAD: shim } : process.env;
-    execFileSync(python, [join(root, "tools/checkpoints/hooks_oracle.py"), join(dir, "request.json")], {
-      env,
-      stdio: ["ignore", "inherit", "inherit"],
-    });
-    return withOut.map(({ out }) => {
-      const side = JSON.parse(readFileSync(out.replace(/\.safetensors$/, ".json"), "utf8")) as OracleResult;
+    const answers = askOracleSync<Omit<OracleResult, "arrays">>("hooks", withOut, env);
+    return withOut.map(({ out }, i) => {
+      const side = answers[i] as Omit<OracleResult, "arrays">;
       const { arrays } = mx.loadSafetensors(out);
       mx.eval(...Object.values(arrays)); // read now: the folder goes away below
       return { ...side, arrays };

@@ -1,4 +1,4 @@
-// HookedModel against mlx-lm's own modules, on every architecture: tools/checkpoints/hooks_oracle.py
+// HookedModel against mlx-lm's own modules, on every architecture: tools/oracle/hooks.py
 // wraps each module of the mlx-lm model tree to record its output (and the output projection's
 // input), zero-ablates and patches there, and computes attention patterns from the queries and
 // keys mlx-lm's attention made. The same prompts, paths and interventions run here through hooks.

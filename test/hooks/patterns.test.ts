@@ -1,7 +1,7 @@
 // The attention patterns HookedModel reports, on every architecture: a distribution over the keys
 // each query may see (rows sum to 1; future keys and keys outside a sliding window exactly 0), the
 // same through getAttentionPatterns and runWithCache, and through the KV cache during generation
-// equal to the matching row of the whole-sequence pattern. (tools/checkpoints/hooks_oracle.py checks
+// equal to the matching row of the whole-sequence pattern. (tools/oracle/hooks.py checks
 // their values against mlx-lm's q and k in oracle.test.ts.)
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";

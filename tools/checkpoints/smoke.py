@@ -2,7 +2,7 @@
 
   python tools/checkpoints/smoke.py [--out DIR] [--only NAME ...] [--prompts FILE]
 
-For each <out>/<name>/<variant> this runs oracle_dump (full forward + 32 greedy tokens
+For each <out>/<name>/<variant> this runs tools/oracle/dump.py (full forward + 32 greedy tokens
 for each prompt) into <out>/oracle/<name>-<variant>.{safetensors,json}, then checks:
   - logits are not degenerate (row std > 0.05, rows differ across positions);
   - cached greedy generation equals the argmax of a full forward pass (fp32 only:
@@ -25,16 +25,24 @@ import mlx.core as mx
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
 sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(REPO))
 
-import oracle_dump  # noqa: E402
 from families import FAMILIES, VARIANTS  # noqa: E402
 from make_checkpoints import DEFAULT_OUT  # noqa: E402
+
+from tools.oracle import dump as oracle_dump  # noqa: E402
+from tools.oracle.arrays import write_arrays  # noqa: E402
+
+# The oracle modules whose code decides what a dump holds.
+DUMP_SOURCES = [REPO / "tools" / "oracle" / "dump.py", REPO / "tools" / "oracle" / "loading.py"]
 
 
 def dump_stamp(root: Path, prompts_text: str) -> str:
     h = hashlib.sha256((root / ".stamp").read_bytes())
-    h.update((HERE / "oracle_dump.py").read_bytes())
+    for source in DUMP_SOURCES:
+        h.update(source.read_bytes())
     h.update(prompts_text.encode())
     # Which GEMM serves fp32 products changes fp32 logits in the last bits (summation order).
     h.update(os.path.basename(os.environ.get("LD_PRELOAD", "")).encode())
@@ -51,9 +59,7 @@ def run_one(ckpt: Path, out: Path, prompts: list, stamp: str, max_tokens: int) -
     arrays, report = oracle_dump.dump(ckpt, prompts, max_tokens, full=False)
     report["stamp"] = stamp
     report["seconds"] = round(time.time() - t, 2)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    mx.save_safetensors(str(out) + ".safetensors", arrays, metadata={"format": "mlx"})
-    meta.write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_arrays(out, arrays, report)
     return report
 
 

@@ -1,10 +1,10 @@
 """Reference outputs of Python mlx-lm for one checkpoint, for the TypeScript tests.
 
-  python tools/checkpoints/oracle_dump.py CHECKPOINT_DIR --out PREFIX
+  python -m tools.oracle.dump CHECKPOINT_DIR --out PREFIX
          [--prompts test/checkpoints/prompts.json] [--max-tokens 32] [--full-logits]
 
 Loads the checkpoint with mlx_lm.load, and for every prompt (tokenized as mlx-lm's
-generate does: special tokens added unless the prompt starts with the BOS text):
+generate does, loading.encode_prompt):
 
   a full forward pass over the prompt, no cache, fp32 logits [L, V]:
     p{i}.tokens          int32 [L]      prompt token ids
@@ -35,15 +35,12 @@ import mlx_lm
 import numpy as np
 from mlx_lm.generate import generate_step
 
-HERE = Path(__file__).resolve().parent
-DEFAULT_PROMPTS = HERE.parent.parent / "test" / "checkpoints" / "prompts.json"
+from tools.oracle.arrays import write_arrays
+from tools.oracle.loading import encode_prompt, load_checkpoint
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_PROMPTS = REPO / "test" / "checkpoints" / "prompts.json"
 TOP = 8
-
-
-def encode(tokenizer, prompt: str) -> list:
-    bos = tokenizer.bos_token
-    add_special = bos is None or not prompt.startswith(bos)
-    return tokenizer.encode(prompt, add_special_tokens=add_special)
 
 
 def top_ids(x: mx.array, k: int) -> mx.array:
@@ -59,7 +56,7 @@ def forward_logits(model, tokens: list) -> mx.array:
 
 
 def dump(checkpoint: Path, prompts: list, max_tokens: int, full: bool) -> tuple:
-    model, tokenizer, config = mlx_lm.load(str(checkpoint), return_config=True)
+    model, tokenizer, config = load_checkpoint(checkpoint)
     arrays = {}
     report = {
         "checkpoint": str(checkpoint),
@@ -72,7 +69,7 @@ def dump(checkpoint: Path, prompts: list, max_tokens: int, full: bool) -> tuple:
     }
     rng = np.random.default_rng(0)
     for i, prompt in enumerate(prompts):
-        tokens = encode(tokenizer, prompt)
+        tokens = encode_prompt(tokenizer, prompt)
         logits = forward_logits(model, tokens)
         lse = mx.logsumexp(logits, axis=-1)
         top = top_ids(logits, TOP)
@@ -143,10 +140,7 @@ def main(argv=None) -> int:
 
     prompts = json.loads(args.prompts.read_text(encoding="utf-8"))["prompts"]
     arrays, report = dump(args.checkpoint, prompts, args.max_tokens, args.full_logits)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    mx.save_safetensors(str(args.out) + ".safetensors", arrays, metadata={"format": "mlx"})
-    with open(str(args.out) + ".json", "w", encoding="utf-8") as f:
-        json.dump(report, f, indent=2, ensure_ascii=False)
+    write_arrays(args.out, arrays, report)
     return 0
 
 

@@ -1,5 +1,8 @@
-"""The Python side of the tokenizer tests: what `tokenizers`, `transformers` and mlx-lm make of a
-tokenizer folder. Reads a JSON list of requests on stdin, writes a JSON list of answers on stdout.
+"""The oracle of the tokenizer tests: what `tokenizers`, `transformers` and mlx-lm make of a
+tokenizer folder. A JSON list of requests on stdin, a JSON list of answers on stdout
+(protocol.answer_batch), from test/load/tokenizer-fixtures.ts:
+
+  .venv-oracle/bin/python -m tools.oracle.tokenization < requests.json
 
   {"op": "encode", "dir": d, "texts": [...]}
       -> per text: ids with and without special tokens (tokenizers.Tokenizer), their decodes
@@ -12,10 +15,11 @@ tokenizer folder. Reads a JSON list of requests on stdin, writes a JSON list of 
       -> per sequence: the text of mlx-lm's streaming detokenizer after all ids and finalize()
 """
 
-import json
-import sys
 import warnings
 from pathlib import Path
+
+from tools.oracle.loading import encode_prompt
+from tools.oracle.protocol import answer_batch
 
 warnings.filterwarnings("ignore")
 
@@ -73,9 +77,7 @@ def mlx(request):
     tokenizer = load(path, eos_token_ids=config.get("eos_token_id"))
     prompts = []
     for prompt in request.get("prompts", []):
-        # mlx_lm.generate.stream_generate's rule for a string prompt
-        add = tokenizer.bos_token is None or not prompt.startswith(tokenizer.bos_token)
-        prompts.append(tokenizer.encode(prompt, add_special_tokens=add))
+        prompts.append(encode_prompt(tokenizer, prompt))
     return {
         "eos_token_ids": sorted(tokenizer.eos_token_ids),
         "bos_token": tokenizer.bos_token,
@@ -105,5 +107,4 @@ def detokenize(request):
 OPS = {"encode": encode, "chat": chat, "mlx": mlx, "detokenize": detokenize}
 
 if __name__ == "__main__":
-    requests = json.load(sys.stdin)
-    json.dump([OPS[r["op"]](r) for r in requests], sys.stdout, ensure_ascii=False)
+    answer_batch(OPS)

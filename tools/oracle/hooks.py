@@ -1,10 +1,11 @@
 """What Python mlx-lm's own modules see and do, recorded by wrapping them, for the hook tests.
 
-  python tools/checkpoints/hooks_oracle.py REQUEST.json
+  python -m tools.oracle.hooks < REQUEST.json
 
-REQUEST.json holds {"jobs": [job, ...]}; each job names a checkpoint folder and what to do:
+REQUEST.json is a JSON list of jobs (protocol.answer_batch); each names a checkpoint folder and
+what to do:
 
-  {"checkpoint": DIR, "out": FILE.safetensors,
+  {"op": "run", "checkpoint": DIR, "out": FILE.safetensors,
    "tokens": [ids], "corrupted": [ids of the same length],
    "inputs_of": [paths whose first input is recorded too (o_proj, c_proj, dense, out_proj)],
    "ablate": [paths whose output is replaced by zeros],
@@ -31,16 +32,16 @@ FILE.safetensors receives, on `tokens` (batch of one):
   pattern:PATH                 softmax(q kᵀ · scale (soft-capped) + causal/window mask) from the
                                queries and keys the attention module at PATH made (its rope's two
                                outputs; GPT-2: the split c_attn output), kv heads repeated
-and FILE.json: the module paths of the tree (before wrapping) and the parameters of each pattern.
+and the job's answer on stdout is {"paths": the module paths of the tree (before wrapping),
+"patterns": the parameters of each pattern, "mlx_lm": its version}.
 """
-
-import json
-import sys
-from pathlib import Path
 
 import mlx.core as mx
 import mlx.nn as nn
 import mlx_lm
+
+from tools.oracle.loading import load_checkpoint
+from tools.oracle.protocol import answer_batch
 
 
 class Tap(nn.Module):
@@ -177,7 +178,7 @@ def positions_mask(length, positions):
 
 
 def run_job(job):
-    model, _, config = mlx_lm.load(job["checkpoint"], return_config=True)
+    model, _, config = load_checkpoint(job["checkpoint"])
     record_all = Recorder(job.get("inputs_of", []))
     taps = wrap_every_module(model, record_all)
     tokens = job["tokens"]
@@ -231,16 +232,8 @@ def run_job(job):
 
     mx.eval(out)
     mx.save_safetensors(job["out"], out)
-    Path(job["out"]).with_suffix(".json").write_text(
-        json.dumps({"paths": list(taps), "patterns": parameters, "mlx_lm": mlx_lm.__version__})
-    )
-
-
-def main():
-    request = json.loads(Path(sys.argv[1]).read_text())
-    for job in request["jobs"]:
-        run_job(job)
+    return {"paths": list(taps), "patterns": parameters, "mlx_lm": mlx_lm.__version__}
 
 
 if __name__ == "__main__":
-    main()
+    answer_batch({"run": run_job})

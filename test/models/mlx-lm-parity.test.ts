@@ -1,5 +1,5 @@
 // Every architecture against Python mlx-lm on the tiny checkpoints of tools/checkpoints: logits of
-// several prompts and 32 greedy tokens. References come from tools/checkpoints/oracle_dump.py.
+// several prompts and 32 greedy tokens. References come from tools/oracle/dump.py.
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
