@@ -1,16 +1,14 @@
 // Computing in another dtype than the checkpoint stores (loadModel's `dtype`): float checkpoints cast
 // to float32, quantized ones dequantized to float32 or kept packed with float32 scales, each against
-// mlx-lm computing the same way on the same weights (test/models/compute_dtype_oracle.py).
+// mlx-lm computing the same way on the same weights (tools/oracle/compute_dtype.py).
 //
 // Tolerance: exact. mlx-lm runs the same libmlx on the same GEMM (our OpenBLAS shim, preloaded), on
 // weights converted the same way, so every product is the same computation.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { mx } from "mlux";
 import { generateTokens } from "../../src/generate/generate.ts";
 import { loadModel } from "../../src/models/load.ts";
@@ -18,9 +16,8 @@ import { QuantizedEmbedding } from "../../src/nn/layers/embedding.ts";
 import { QuantizedLinear } from "../../src/nn/layers/linear.ts";
 import { gemmShim } from "../hooks/checkpoints.ts";
 import { assertClose } from "../oracle/oracle.ts";
+import { askOracleSync, repoRoot as root } from "../oracle/python.ts";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-const python = join(process.env.MLUX_ORACLE_VENV ?? join(root, ".venv-oracle"), "bin", "python");
 const scratch = mkdtempSync(join(tmpdir(), "mlux-dtype-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -32,9 +29,7 @@ function mlxLmLogits(model: string, mode: "cast" | "dequantize"): mx.Array {
   const out = join(scratch, `${mode}-${model.split("/").pop()}.safetensors`);
   const shim = gemmShim();
   const env = shim ? { ...process.env, LD_PRELOAD: shim } : process.env;
-  execFileSync(python, [join(root, "test/models/compute_dtype_oracle.py"), model, mode, out, JSON.stringify(PROMPT)], {
-    env,
-  });
+  askOracleSync("compute_dtype", [{ op: "logits", model, mode, tokens: PROMPT, out }], env);
   return mx.loadSafetensors(out).arrays.logits as mx.Array;
 }
 

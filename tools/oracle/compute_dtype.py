@@ -1,27 +1,28 @@
 """mlx-lm's logits for a checkpoint computed in another dtype, as mlux's loadModel({dtype}) computes it.
 
-usage: python compute_dtype_oracle.py MODEL_DIR MODE OUT.safetensors TOKEN_IDS_JSON
-  MODE "cast":       every floating parameter cast to float32 (nn.Module.set_dtype), quantized layers kept
-  MODE "dequantize": quantized layers replaced by plain ones, weights dequantized to float32 with their
+Requests (a JSON list on stdin, see protocol.py): {"op": "logits", "model": DIR, "mode": MODE,
+"tokens": [ids], "out": FILE.safetensors}
+  mode "cast":       every floating parameter cast to float32 (nn.Module.set_dtype), quantized layers kept
+  mode "dequantize": quantized layers replaced by plain ones, weights dequantized to float32 with their
                      affine scales and biases widened to float32 first; then every parameter cast to float32
-Writes {"logits": [1, L, vocab] float32}.
+Writes {"logits": [1, L, vocab] float32} to `out`; answers {"out": FILE}.
 """
-
-import json
-import sys
 
 import mlx.core as mx
 import mlx.nn as nn
-from mlx_lm import load
+from mlx.utils import tree_unflatten
+
+from .loading import load_checkpoint
+from .protocol import answer_batch
 
 
 def dequantized(layer):
-    affine = layer.mode == "affine"
-    widen = (lambda a: a.astype(mx.float32)) if affine else (lambda a: a)
+    widen = (lambda a: a.astype(mx.float32)) if layer.mode == "affine" else (lambda a: a)
+    biases = layer.get("biases")
     weight = mx.dequantize(
         layer.weight,
         widen(layer.scales),
-        widen(layer.biases) if layer.get("biases") is not None else None,
+        widen(biases) if biases is not None else None,
         group_size=layer.group_size,
         bits=layer.bits,
         mode=layer.mode,
@@ -39,27 +40,20 @@ def dequantized(layer):
     return dense
 
 
-def main():
-    model_dir, mode, out, ids = sys.argv[1:5]
-    model, _ = load(model_dir)
-    if mode == "dequantize":
+def logits(request):
+    model, _, _ = load_checkpoint(request["model"])
+    if request["mode"] == "dequantize":
         replacements = [
             (path, dequantized(module))
             for path, module in model.named_modules()
             if isinstance(module, (nn.QuantizedLinear, nn.QuantizedEmbedding))
         ]
-        model.update_modules(_tree(replacements))
+        model.update_modules(tree_unflatten(replacements))
     model.set_dtype(mx.float32)
-    logits = model(mx.array([json.loads(ids)], dtype=mx.int32)).astype(mx.float32)
-    mx.save_safetensors(out, {"logits": logits})
-
-
-def _tree(pairs):
-    """Nested dicts/lists from dotted paths, as Module.update_modules takes them."""
-    from mlx.utils import tree_unflatten
-
-    return tree_unflatten(pairs)
+    out = model(mx.array([request["tokens"]], dtype=mx.int32)).astype(mx.float32)
+    mx.save_safetensors(request["out"], {"logits": out})
+    return {"out": request["out"]}
 
 
 if __name__ == "__main__":
-    main()
+    answer_batch({"logits": logits})
