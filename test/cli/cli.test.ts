@@ -141,7 +141,21 @@ describe("mlux generate and models", () => {
     assert.equal(r.stdout, `${PROMPT}${text}\n`);
     assert.match(
       r.stderr,
-      /^\[8 prompt tokens, 6 generated \(length\); first token \d+\.\d{3} s, \d+\.\d tokens\/s\]\n$/,
+      /^\[native: float16 weights, as the checkpoint stores them\]\n\[8 prompt tokens, 6 generated \(length\); first token \d+\.\d{3} s, \d+\.\d tokens\/s\]\n$/,
+    );
+  });
+
+  test("--dtype auto computes in float32 and says so first; greedy text as native on the fixture", async () => {
+    const native = await mlux(["generate", "--max-tokens", "12", PROMPT]);
+    const auto = await mlux(["generate", "--dtype", "auto", "--max-tokens", "12", PROMPT]);
+    assert.equal(auto.code, 0, auto.stderr);
+    assert.match(auto.stderr, /^\[auto on the CPU: float16 weights computed in float32/);
+    assert.equal(auto.stdout, native.stdout);
+    const bad = await mlux(["generate", "--dtype", "fp8", PROMPT]);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /--dtype.*'fp8' is invalid\. Allowed choices are native, auto, float32, float16, bfloat16/,
     );
   });
 

@@ -4,13 +4,15 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { streamGenerate } from "../../generate/stream.ts";
 import { Tokenizer } from "../../load/tokenizer.ts";
+import type { ComputeDtype } from "../../models/compute-dtype.ts";
 import { loadModel } from "../../models/load.ts";
 import { seedAsMlxLmGenerate } from "../mlx-lm-seed.ts";
 import { integer, real } from "../numbers.ts";
-import { DEFAULT_MODEL, modelOption, UsageError } from "./shared.ts";
+import { DEFAULT_MODEL, dtypeOption, modelOption, UsageError } from "./shared.ts";
 
 interface GenerateOptions {
   model: string;
+  dtype: ComputeDtype;
   maxTokens: number;
   temperature: number;
   topP?: number;
@@ -27,6 +29,7 @@ export function registerGenerate(program: Command): void {
     .description("generate text from a prompt")
     .argument("<prompt>", "the text to continue (quote it)")
     .addOption(modelOption())
+    .addOption(dtypeOption())
     .option("--max-tokens <n>", "how many tokens to generate, at most (a whole number >= 1)", integer({ min: 1 }), 100)
     .option("--temperature <t>", "sampling temperature, 0 picks the most likely token (>= 0)", real({ min: 0 }), 0)
     .option(
@@ -57,12 +60,14 @@ async function generate(prompt: string, options: GenerateOptions): Promise<void>
   if (options.model === DEFAULT_MODEL && !existsSync(DEFAULT_MODEL)) {
     throw new Error(`the default model is missing from ${DEFAULT_MODEL}; name one with --model`);
   }
-  const { model, config, path } = await loadModel(options.model, {
+  const { model, config, path, compute } = await loadModel(options.model, {
+    dtype: options.dtype,
     onProgress: (p) =>
       process.stderr.write(
         `\rfetching ${p.repoId}: ${p.filesDone}/${p.filesTotal} files, ${(p.bytes / 1e6).toFixed(1)} MB`,
       ),
   });
+  process.stderr.write(`[${compute.reason}]\n`);
   const tokenizer = Tokenizer.fromFolder(path);
   if (options.topK !== undefined && options.topK >= tokenizer.vocabSize) {
     throw new UsageError(

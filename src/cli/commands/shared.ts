@@ -3,6 +3,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Option } from "commander";
+import { COMPUTE_DTYPES } from "../../models/compute-dtype.ts";
 
 const packageRoot = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -14,6 +15,15 @@ export function modelOption(): Option {
     DEFAULT_MODEL,
     "the bundled tiny-lm-f16",
   );
+}
+
+export function dtypeOption(): Option {
+  return new Option(
+    "--dtype <dtype>",
+    "what the weights compute in: native (as stored, as mlx-lm), auto (float32 on the CPU, dequantized where it fits), or a float dtype",
+  )
+    .choices(COMPUTE_DTYPES)
+    .default("native");
 }
 
 /** A bad argument found after parsing (e.g. against the model's vocabulary). */
