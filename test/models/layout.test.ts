@@ -60,7 +60,9 @@ describe("every model declares where its embeddings, final norm and head are", (
         assert.equal(dims.layers, config.num_hidden_layers ?? config.n_layer);
         assert.equal(dims.dModel, config.hidden_size ?? config.n_embd);
         assert.equal(model.layers.length, dims.layers);
-        model.layers.forEach((block, i) => assert.equal(model.getModule(`${layout.blocks}.${i}`), block));
+        model.layers.forEach((block, i) => {
+          assert.equal(model.getModule(`${layout.blocks}.${i}`), block);
+        });
         assert.deepEqual(weightOf(model.getModule(layout.tokenEmbedding)).shape, [dims.vocabSize, dims.dModel]);
         if (layout.positionEmbedding !== undefined) {
           assert.equal(weightOf(model.getModule(layout.positionEmbedding)).shape[1], dims.dModel);
