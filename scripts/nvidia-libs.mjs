@@ -141,16 +141,16 @@ function downloadWheels(python, requirements, dest, run) {
 }
 
 /**
- * Gives the unpacked MLX CUDA wheel in `dest` the NVIDIA libraries it needs, once per source
- * (a stamp file remembers which).
+ * Gives the unpacked MLX CUDA wheel in `dest` the NVIDIA libraries it needs, once (a stamp file
+ * remembers where they came from; a new MLUX_NVIDIA_LIBS replaces them).
  */
 export function provideNvidiaLibs({ dest, distInfo, python, run, env = process.env }) {
   const requirements = requiredDists(readFileSync(join(distInfo, "METADATA"), "utf8"));
   const source = env.MLUX_NVIDIA_LIBS ? `env ${resolve(env.MLUX_NVIDIA_LIBS)}` : "download";
   const stamp = join(dest, ".nvidia-complete");
-  if (existsSync(stamp) && readFileSync(stamp, "utf8").trim() === source && existsSync(join(dest, "nvidia"))) {
-    return;
-  }
+  const done = existsSync(stamp) && existsSync(join(dest, "nvidia")) ? readFileSync(stamp, "utf8").trim() : null;
+  // Libraries already in place stay, whichever way they came, unless MLUX_NVIDIA_LIBS names another source.
+  if (done !== null && (!env.MLUX_NVIDIA_LIBS || done === source)) return;
   rmSync(stamp, { force: true });
   const how = env.MLUX_NVIDIA_LIBS
     ? linkEnvironment(env.MLUX_NVIDIA_LIBS, requirements, dest)

@@ -1,0 +1,16 @@
+// Types of nvidia-libs.mjs, for the TypeScript tests.
+export interface Requirement {
+  name: string;
+  spec: string;
+}
+export function requiredDists(metadataText: string): Requirement[];
+export function satisfies(version: string, spec: string): boolean;
+export function installedDists(sitePackages: string): Map<string, string>;
+export function unmetRequirements(requirements: Requirement[], sitePackages: string): string[];
+export function provideNvidiaLibs(options: {
+  dest: string;
+  distInfo: string;
+  python: string;
+  run: (cmd: string, args: string[]) => void;
+  env?: Record<string, string | undefined>;
+}): void;
