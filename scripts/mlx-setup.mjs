@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chooseBackend } from "./mlx-backend.mjs";
-import { provideNvidiaLibs } from "./nvidia-libs.mjs";
+import { provideNvidiaLibs, RUNTIME_COMPILE_HEADERS } from "./nvidia-libs.mjs";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const pins = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).mlux;
@@ -86,7 +86,7 @@ export function setupMlx() {
   const root = join(dest, "mlx");
   if (backend.name.startsWith("cuda")) {
     const distInfo = join(dest, `${backend.wheel.replaceAll("-", "_")}-${pins.mlx}.dist-info`);
-    provideNvidiaLibs({ dest, distInfo, python, run });
+    provideNvidiaLibs({ dest, distInfo, headers: RUNTIME_COMPILE_HEADERS[backend.name], python, run });
   }
   let gemmShim = null;
   // The shim serves the CPU build's matrix products; a CUDA build does them on the GPU.

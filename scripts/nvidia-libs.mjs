@@ -94,7 +94,18 @@ export function unmetRequirements(requirements, sitePackages) {
   return unmet;
 }
 
-function linkEnvironment(sitePackagesArg, requirements, dest) {
+/**
+ * What the CUDA wheels need beyond their Requires-Dist: MLX compiles some kernels at run time
+ * (quantized matrix products, for one) with NVRTC, and their source includes crt/mma.h, which CUDA 13
+ * ships in a wheel of its own that mlx-cuda-13 does not name. Without it those kernels fail with
+ * "cannot open source file crt/mma.h".
+ */
+export const RUNTIME_COMPILE_HEADERS = {
+  cuda13: [{ name: "nvidia-cuda-crt", spec: "==13.*" }],
+  cuda12: [],
+};
+
+function linkEnvironment(sitePackagesArg, requirements, headers, dest) {
   const sitePackages = resolve(sitePackagesArg);
   if (!existsSync(join(sitePackages, "nvidia"))) {
     throw new Error(
@@ -107,6 +118,15 @@ function linkEnvironment(sitePackagesArg, requirements, dest) {
     throw new Error(
       `mlux: MLUX_NVIDIA_LIBS=${sitePackagesArg} lacks what the MLX CUDA wheel needs: ${unmet.join(", ")}. ` +
         "Install those there, or unset MLUX_NVIDIA_LIBS to have them downloaded into .mlx/",
+    );
+  }
+  const missingHeaders = unmetRequirements(headers, sitePackages);
+  if (missingHeaders.length > 0) {
+    console.warn(
+      `mlux: warning: MLUX_NVIDIA_LIBS=${sitePackagesArg} lacks ${missingHeaders.join(", ")}: kernels MLX compiles at ` +
+        `run time (quantized matrix products) will fail until it is installed there (pip install "${headers
+          .map(({ name, spec }) => `${name}${spec}`)
+          .join(" ")}")`,
     );
   }
   const link = join(dest, "nvidia");
@@ -144,7 +164,7 @@ function downloadWheels(python, requirements, dest, run) {
  * Gives the unpacked MLX CUDA wheel in `dest` the NVIDIA libraries it needs, once (a stamp file
  * remembers where they came from; a new MLUX_NVIDIA_LIBS replaces them).
  */
-export function provideNvidiaLibs({ dest, distInfo, python, run, env = process.env }) {
+export function provideNvidiaLibs({ dest, distInfo, headers = [], python, run, env = process.env }) {
   const requirements = requiredDists(readFileSync(join(distInfo, "METADATA"), "utf8"));
   const source = env.MLUX_NVIDIA_LIBS ? `env ${resolve(env.MLUX_NVIDIA_LIBS)}` : "download";
   const stamp = join(dest, ".nvidia-complete");
@@ -153,8 +173,8 @@ export function provideNvidiaLibs({ dest, distInfo, python, run, env = process.e
   if (done !== null && (!env.MLUX_NVIDIA_LIBS || done === source)) return;
   rmSync(stamp, { force: true });
   const how = env.MLUX_NVIDIA_LIBS
-    ? linkEnvironment(env.MLUX_NVIDIA_LIBS, requirements, dest)
-    : downloadWheels(python, requirements, dest, run);
+    ? linkEnvironment(env.MLUX_NVIDIA_LIBS, requirements, headers, dest)
+    : downloadWheels(python, [...requirements, ...headers], dest, run);
   console.log(`mlux: NVIDIA libraries ${how}`);
   writeFileSync(stamp, `${source}\n`);
 }
