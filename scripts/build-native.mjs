@@ -2,7 +2,7 @@
 // node-gyp against it, with an rpath so no library path needs setting at run time.
 
 import { execFileSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { repoRoot, setupMlx } from "./mlx-setup.mjs";
@@ -24,10 +24,18 @@ const gypi = {
     mlx_libraries: libraries,
   },
   target_defaults: {
-    defines: [`MLUX_MLX_VERSION="${mlx.version}"`, `MLUX_GEMM_SHIM=${mlx.gemmShim ? 1 : 0}`],
+    defines: [
+      `MLUX_MLX_VERSION="${mlx.version}"`,
+      `MLUX_MLX_BACKEND="${mlx.backend}"`,
+      `MLUX_GEMM_SHIM=${mlx.gemmShim ? 1 : 0}`,
+    ],
   },
 };
-writeFileSync(join(repoRoot, "native/mlx-paths.gypi"), `${JSON.stringify(gypi, null, 2)}\n`);
+const gypiPath = join(repoRoot, "native/mlx-paths.gypi");
+const gypiText = `${JSON.stringify(gypi, null, 2)}\n`;
+// make does not see changed defines or libraries: a build for another MLX starts clean.
+const switched = existsSync(gypiPath) && readFileSync(gypiPath, "utf8") !== gypiText;
+writeFileSync(gypiPath, gypiText);
 
 // Build against the headers of the running Node when they are installed beside it, so node-gyp
 // does not try to download them.
@@ -38,9 +46,6 @@ const gyp = require.resolve("node-gyp/bin/node-gyp.js");
 const jobs = process.env.JOBS ?? "max";
 // configure + build rather than rebuild: configure picks up new source files, and make then
 // recompiles only what changed.
-for (const step of [
-  ["configure", ...nodedir],
-  ["build", `--jobs=${jobs}`],
-]) {
+for (const step of [...(switched ? [["clean"]] : []), ["configure", ...nodedir], ["build", `--jobs=${jobs}`]]) {
   execFileSync(process.execPath, [gyp, ...step], { cwd: repoRoot, stdio: "inherit" });
 }

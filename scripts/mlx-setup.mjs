@@ -1,7 +1,9 @@
 // Finds or fetches the MLX C++ library the addon links against.
 //
-// Default: the pinned PyPI backend wheel (mlx-cpu on Linux, mlx-metal on macOS), fetched with
-// `pip download` into a project-local cache and unpacked there; no Python environment is touched.
+// Default: the pinned PyPI backend wheel (mlx-cpu on Linux, mlx-metal on macOS; mlx-cuda-12 or
+// mlx-cuda-13 where scripts/mlx-backend.mjs finds an NVIDIA driver or MLUX_BACKEND asks for one),
+// fetched with `pip download` into a project-local cache and unpacked there; no Python environment
+// is touched. A CUDA wheel also needs NVIDIA's runtime libraries: scripts/nvidia-libs.mjs.
 // MLX_ROOT=/path/to/mlx points at any other build (Homebrew, source): a folder holding
 // include/mlx/mlx.h and lib/libmlx.{so,dylib}.
 //
@@ -14,6 +16,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { chooseBackend } from "./mlx-backend.mjs";
+import { provideNvidiaLibs, RUNTIME_COMPILE_HEADERS } from "./nvidia-libs.mjs";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 export const pins = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).mlux;
@@ -42,14 +46,6 @@ function fetchWheel(requirement, dest) {
   writeFileSync(stamp, `${requirement}\n`);
 }
 
-function backendWheel() {
-  if (process.platform === "linux") return "mlx-cpu";
-  if (process.platform === "darwin") return "mlx-metal";
-  throw new Error(
-    `mlux: no MLX wheel for ${process.platform}; set MLX_ROOT to an MLX build (a folder with include/ and lib/)`,
-  );
-}
-
 function buildGemmShim(openblasLib, outDir) {
   const out = join(outDir, "libmlux_gemm.so");
   if (existsSync(out)) return out;
@@ -70,8 +66,8 @@ function buildGemmShim(openblasLib, outDir) {
 }
 
 /**
- * Returns { root, include, lib, version, gemmShim } for the MLX the addon builds against,
- * fetching the pinned wheel first if needed.
+ * Returns { root, include, lib, version, backend, gemmShim } for the MLX the addon builds against,
+ * fetching the pinned wheel (and, for CUDA, NVIDIA's libraries) first if needed.
  */
 export function setupMlx() {
   if (process.env.MLX_ROOT) {
@@ -81,19 +77,32 @@ export function setupMlx() {
     if (!existsSync(join(include, "mlx/mlx.h"))) {
       throw new Error(`mlux: MLX_ROOT=${root} has no include/mlx/mlx.h; point it at an installed MLX`);
     }
-    return { root, include, lib, version: "external", gemmShim: null };
+    return { root, include, lib, version: "external", backend: "external", gemmShim: null };
   }
-  const wheel = backendWheel();
-  const dest = join(cacheRoot, `${wheel}-${pins.mlx}`);
-  fetchWheel(`${wheel}==${pins.mlx}`, dest);
+  const backend = chooseBackend();
+  console.log(`mlux: MLX backend ${backend.name} (${backend.reason}); MLUX_BACKEND=cpu|cuda12|cuda13 chooses`);
+  const dest = join(cacheRoot, `${backend.wheel}-${pins.mlx}`);
+  fetchWheel(`${backend.wheel}==${pins.mlx}`, dest);
   const root = join(dest, "mlx");
+  if (backend.name.startsWith("cuda")) {
+    const distInfo = join(dest, `${backend.wheel.replaceAll("-", "_")}-${pins.mlx}.dist-info`);
+    provideNvidiaLibs({ dest, distInfo, headers: RUNTIME_COMPILE_HEADERS[backend.name], python, run });
+  }
   let gemmShim = null;
-  if (process.platform === "linux" && process.env.MLUX_BLAS !== "reference") {
+  // The shim serves the CPU build's matrix products; a CUDA build does them on the GPU.
+  if (backend.name === "cpu" && process.env.MLUX_BLAS !== "reference") {
     const blasDest = join(cacheRoot, `scipy-openblas32-${pins.scipyOpenblas32}`);
     fetchWheel(`scipy-openblas32==${pins.scipyOpenblas32}`, blasDest);
     gemmShim = buildGemmShim(join(blasDest, "scipy_openblas32/lib"), join(dest, "mlux_gemm"));
   }
-  return { root, include: join(root, "include"), lib: join(root, "lib"), version: pins.mlx, gemmShim };
+  return {
+    root,
+    include: join(root, "include"),
+    lib: join(root, "lib"),
+    version: pins.mlx,
+    backend: backend.name,
+    gemmShim,
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

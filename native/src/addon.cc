@@ -41,6 +41,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("mlxVersion", Napi::String::New(env, found));
   exports.Set("mlxBuiltVersion", Napi::String::New(env, MLUX_HEADER_VERSION));
+#ifdef MLUX_MLX_BACKEND
+  exports.Set("mlxBuiltBackend", Napi::String::New(env, MLUX_MLX_BACKEND));
+#else
+  exports.Set("mlxBuiltBackend", Napi::String::New(env, "unknown"));
+#endif
 #if MLUX_GEMM_SHIM
   exports.Set("gemmBackend", Napi::String::New(env, std::string("OpenBLAS ") + mlux_gemm_backend()));
 #else

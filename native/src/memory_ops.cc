@@ -61,7 +61,8 @@ MLUX_FN("setDefaultDevice", SetDefaultDevice) {
     throw Napi::Error::New(info.Env(), std::string("setDefaultDevice: no ") +
                                            (device.type == mx::Device::gpu ? "gpu" : "cpu") +
                                            " is available in this MLX build (" + mx::version() +
-                                           "; the Linux wheels run on the cpu only)");
+                                           "; on Linux, NVIDIA GPUs need the CUDA build: reinstall with "
+                                           "MLUX_BACKEND=cuda13 or cuda12)");
   }
   mx::set_default_device(device);
   return info.Env().Undefined();

@@ -21,6 +21,7 @@ const packageRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 function loadAddon(): Record<string, NativeFunction> & {
   mlxVersion: string;
   mlxBuiltVersion: string;
+  mlxBuiltBackend: string;
   gemmBackend: string;
 } {
   const path = join(packageRoot, "build", "Release", "mlux.node");

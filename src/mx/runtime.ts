@@ -1,5 +1,6 @@
 // Evaluation and information about the MLX runtime.
 import type { MxArray } from "./array.ts";
+import { type Device, defaultDevice } from "./device.ts";
 import { native, nativeFunctions } from "./native.ts";
 import { handles } from "./operand.ts";
 
@@ -33,12 +34,39 @@ export function scheduleEval(...arrays: (MxArray | MxArray[])[]): void {
   n.scheduleEval(...handles(arrays.flat()));
 }
 
-/** The MLX release the addon runs on, and which BLAS serves fp32/fp64 matrix products. */
+/** MLX's description of a GPU; keys vary by backend (CUDA adds compute_capability_*, uuid ...). */
+export interface GpuInfo {
+  device_name?: string;
+  architecture?: string;
+  [key: string]: string | number | undefined;
+}
+
+const info = nativeFunctions("backend", "gpuInfo");
+let gpu: GpuInfo | null | undefined;
+
+/**
+ * The MLX the addon runs on: its release, the wheel it was built against, the backend computing
+ * here, the GPU (if any), the device new operations go to, and which BLAS serves CPU fp32/fp64
+ * matrix products.
+ */
 export const runtimeInfo = {
   mlxVersion: native.mlxVersion,
   mlxBuiltVersion: native.mlxBuiltVersion,
+  /** The MLX build the addon was made for: "cpu", "cuda12", "cuda13", "metal", or "external" (MLX_ROOT). */
+  mlxBuild: native.mlxBuiltBackend,
+  /** The backend that computes here: "cuda" or "metal" when this libmlx finds its GPU, else "cpu". */
+  backend: info.backend() as "cuda" | "metal" | "cpu",
   gemmBackend: native.gemmBackend,
-} as const;
+  /** MLX's description of GPU 0 (read on first use), or null without one. */
+  get gpu(): GpuInfo | null {
+    if (gpu === undefined) gpu = info.gpuInfo() as GpuInfo | null;
+    return gpu;
+  },
+  /** The device new operations run on now (see setDefaultDevice and MLUX_DEVICE). */
+  get device(): Device {
+    return defaultDevice();
+  },
+};
 
 const counters = nativeFunctions("liveHandles");
 

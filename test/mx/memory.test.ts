@@ -106,9 +106,41 @@ describe("devices", () => {
     }
   });
 
-  test("on Linux the MLX wheels have no gpu", { skip: process.platform !== "linux" }, () => {
+  test("the mlx-cpu build has no gpu", { skip: mx.runtimeInfo.mlxBuild !== "cpu" }, () => {
     assert.equal(mx.isAvailable("gpu"), false);
     assert.equal(mx.defaultDevice(), "cpu");
+    assert.equal(mx.runtimeInfo.backend, "cpu");
+    assert.equal(mx.runtimeInfo.gpu, null);
+  });
+
+  test("runtimeInfo names the build, the backend that computes and the active device", () => {
+    assert.ok(["cpu", "cuda12", "cuda13", "metal", "external"].includes(mx.runtimeInfo.mlxBuild));
+    assert.ok(["cpu", "cuda", "metal"].includes(mx.runtimeInfo.backend));
+    assert.equal(mx.runtimeInfo.backend !== "cpu", mx.isAvailable("gpu"));
+    assert.equal(mx.runtimeInfo.device, mx.defaultDevice());
+  });
+
+  test("with a GPU backend the gpu computes as the cpu does", { skip: !mx.isAvailable("gpu") }, async () => {
+    const initial = mx.defaultDevice();
+    try {
+      mx.setDefaultDevice("gpu");
+      assert.equal(mx.runtimeInfo.device, "gpu");
+      assert.equal(typeof mx.runtimeInfo.gpu?.device_name, "string");
+      const a = mx.matmul(
+        mx.array(
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          "float32",
+        ),
+        mx.array([[5], [6]], "float32"),
+      );
+      await mx.asyncEval(a); // scheduled on this thread, awaited on a worker
+      assert.deepEqual(a.tolist(), [[17], [39]]);
+    } finally {
+      mx.setDefaultDevice(initial);
+    }
   });
 
   test("unknown device names are a TypeError", () => {

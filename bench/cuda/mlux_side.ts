@@ -1,0 +1,98 @@
+// mlux's side of the CUDA benchmark (bench/cuda/run.ts): prefill tokens/s at batch 1 and at batch
+// `batch`, greedy decode tokens/s, and a forward pass that caches every layer's output against a
+// plain one. With --logits FILE it instead writes the logits of the parity prompt. Prints one
+// JSON line.
+import { readFileSync } from "node:fs";
+import { generateStep, HookedModel, mx } from "mlux";
+
+const [dir, flag, logitsFile] = process.argv.slice(2);
+if (!dir) throw new Error("usage: mlux_side.ts CHECKPOINT_DIR [--logits OUT.safetensors]");
+// MLUX_CUDA_WORKLOAD names another workload file (a smaller one for a quick check on the CPU).
+const work = JSON.parse(
+  readFileSync(process.env.MLUX_CUDA_WORKLOAD ?? new URL("workload.json", import.meta.url), "utf8"),
+);
+const tokens = (rows: number, length: number): number[][] =>
+  Array.from({ length: rows }, (_, r) => Array.from({ length }, (_, i) => ((i * 7919 + r * 104729) % 120000) + 10));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const now = () => performance.now() / 1000;
+
+const hm = await HookedModel.fromPretrained(dir);
+const model = hm.model;
+
+if (flag === "--logits") {
+  if (!logitsFile) throw new Error("--logits needs an output file");
+  const logits = mx.astype(model.call(mx.array(tokens(1, work.parityLength))), "float32");
+  mx.saveSafetensors(logitsFile, { logits });
+  console.log(JSON.stringify({ peer: "mlux", wrote: logitsFile, device: mx.runtimeInfo.device }));
+  process.exit(0);
+}
+
+function prefillSeconds(rows: number): number {
+  const input = mx.array(tokens(rows, work.promptLength));
+  const start = now();
+  mx.tidy(() => mx.eval(model.call(input)));
+  const elapsed = now() - start;
+  input.dispose();
+  return elapsed;
+}
+
+function decodeTokensPerSecond(): number {
+  const prompt = tokens(1, work.decodePrompt)[0] as number[];
+  let start = now();
+  let count = 0;
+  for (const { logprobs } of generateStep(model, prompt, { maxTokens: work.decodeTokens + 1 })) {
+    logprobs.dispose();
+    if (++count === 1) start = now(); // after the first token, which includes the prefill
+  }
+  return work.decodeTokens / (now() - start);
+}
+
+function plainSeconds(input: number[][]): number {
+  const start = now();
+  mx.tidy(() => mx.eval(hm.forward(input)));
+  return now() - start;
+}
+
+function cachedSeconds(input: number[][]): number {
+  const start = now();
+  const { logits, cache } = hm.runWithCache(input, { names: "resid_post" });
+  const elapsed = now() - start;
+  logits.dispose();
+  cache.dispose();
+  return elapsed;
+}
+
+// Warm-up: kernels are compiled and memory is pooled on first use.
+prefillSeconds(1);
+prefillSeconds(work.batch);
+for (const { logprobs } of generateStep(model, tokens(1, 16)[0] as number[], { maxTokens: 4 })) logprobs.dispose();
+const one = tokens(1, work.promptLength);
+plainSeconds(one);
+cachedSeconds(one);
+
+const b1: number[] = [];
+const bN: number[] = [];
+const plain: number[] = [];
+const cached: number[] = [];
+const decode: number[] = [];
+for (let i = 0; i < work.repeats; i++) {
+  b1.push(prefillSeconds(1));
+  bN.push(prefillSeconds(work.batch));
+  plain.push(plainSeconds(one));
+  cached.push(cachedSeconds(one));
+}
+for (let i = 0; i < 3; i++) decode.push(decodeTokensPerSecond());
+
+console.log(
+  JSON.stringify({
+    peer: "mlux",
+    device: mx.runtimeInfo.device,
+    backend: mx.runtimeInfo.backend,
+    gpu: mx.runtimeInfo.gpu?.device_name ?? null,
+    prefill1: work.promptLength / median(b1),
+    prefillBatch: (work.batch * work.promptLength) / median(bN),
+    decode: median(decode),
+    plainMs: median(plain) * 1000,
+    cachedMs: median(cached) * 1000,
+  }),
+);

@@ -1,0 +1,122 @@
+"""mlx-lm's side of the CUDA benchmark: the same steps as mlux_side.ts. Caching every layer's
+output wraps each decoder layer to keep what it returns (mlx-lm has no hooks of its own).
+With --logits FILE it writes the logits of the parity prompt. Prints one JSON line."""
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import mlx.core as mx
+import mlx.nn as nn
+from mlx_lm.generate import generate_step
+from mlx_lm.utils import load_model
+
+work = json.loads(Path(os.environ.get("MLUX_CUDA_WORKLOAD", Path(__file__).parent / "workload.json")).read_text())
+path = Path(sys.argv[1])
+model, _ = load_model(path)
+
+
+def tokens(rows, length):
+    return [[(i * 7919 + r * 104729) % 120000 + 10 for i in range(length)] for r in range(rows)]
+
+
+if len(sys.argv) > 3 and sys.argv[2] == "--logits":
+    logits = model(mx.array(tokens(1, work["parityLength"]))).astype(mx.float32)
+    mx.save_safetensors(sys.argv[3], {"logits": logits})
+    print(json.dumps({"peer": "mlx-lm", "wrote": sys.argv[3], "device": str(mx.default_device())}))
+    sys.exit(0)
+
+
+def prefill_seconds(rows):
+    x = mx.array(tokens(rows, work["promptLength"]))
+    start = time.perf_counter()
+    mx.eval(model(x))
+    return time.perf_counter() - start
+
+
+def decode_tokens_per_second():
+    prompt = mx.array(tokens(1, work["decodePrompt"])[0])
+    count = 0
+    start = time.perf_counter()
+    for _ in generate_step(prompt, model, max_tokens=work["decodeTokens"] + 1):
+        count += 1
+        if count == 1:
+            start = time.perf_counter()
+    return work["decodeTokens"] / (time.perf_counter() - start)
+
+
+class Recorder(nn.Module):
+    """Calls the wrapped layer and keeps its output."""
+
+    def __init__(self, inner, store, key):
+        super().__init__()
+        self.inner = inner
+        self.store = store
+        self.key = key
+
+    def __getattr__(self, key):
+        # The model reads flags of its layers (use_sliding ...): answer with the wrapped layer's.
+        # mlx Modules keep their children as dict entries, so look there first.
+        if key in self:
+            return self[key]
+        if "inner" in self:
+            return getattr(self["inner"], key)
+        raise AttributeError(key)
+
+    def __call__(self, *args, **kwargs):
+        out = self.inner(*args, **kwargs)
+        self.store[self.key] = out
+        return out
+
+
+layers = model.layers
+originals = list(layers)
+one = mx.array(tokens(1, work["promptLength"]))
+
+
+def plain_seconds():
+    start = time.perf_counter()
+    mx.eval(model(one))
+    return time.perf_counter() - start
+
+
+def cached_seconds():
+    store = {}
+    for i, layer in enumerate(originals):
+        layers[i] = Recorder(layer, store, i)
+    start = time.perf_counter()
+    logits = model(one)
+    mx.eval(logits, *store.values())
+    elapsed = time.perf_counter() - start
+    for i, layer in enumerate(originals):
+        layers[i] = layer
+    return elapsed
+
+
+prefill_seconds(1)
+prefill_seconds(work["batch"])
+for _ in generate_step(mx.array(tokens(1, 16)[0]), model, max_tokens=4):
+    pass
+plain_seconds()
+cached_seconds()
+
+b1, bn, plain, cached = [], [], [], []
+for _ in range(work["repeats"]):
+    b1.append(prefill_seconds(1))
+    bn.append(prefill_seconds(work["batch"]))
+    plain.append(plain_seconds())
+    cached.append(cached_seconds())
+decode = [decode_tokens_per_second() for _ in range(3)]
+
+print(json.dumps({
+    "peer": "mlx-lm",
+    "device": str(mx.default_device()),
+    "prefill1": work["promptLength"] / statistics.median(b1),
+    "prefillBatch": work["batch"] * work["promptLength"] / statistics.median(bn),
+    "decode": statistics.median(decode),
+    "plainMs": statistics.median(plain) * 1000,
+    "cachedMs": statistics.median(cached) * 1000,
+}))
