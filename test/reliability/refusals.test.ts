@@ -1,12 +1,13 @@
 // Inputs that were accepted without a word and gave wrong or meaningless results: token ids out of
 // the vocabulary, bad prompts, config fields that change the math, vocabularies with huge ids.
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { generateTokens, loadModel, mx } from "mlux";
+import { configProblems } from "../../src/load/config-rules.ts";
 import type { CausalLM } from "../../src/models/causal-lm.ts";
 import { runIsolated } from "./isolated.ts";
 
@@ -59,6 +60,18 @@ describe("token ids", () => {
 });
 
 describe("config.json fields that change the math are checked at load", () => {
+  test("every shipped fixture and test checkpoint passes the rules", () => {
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const configs = readdirSync(root, { recursive: true, encoding: "utf8" }).filter(
+      (f) => /^(fixtures|\.checkpoints)\//.test(f) && f.endsWith("config.json") && !f.endsWith("tokenizer_config.json"),
+    );
+    assert.ok(configs.length >= 3, `found only ${configs.length} configs`);
+    for (const file of configs) {
+      const config = JSON.parse(readFileSync(join(root, file), "utf8"));
+      if (typeof config.model_type === "string") assert.deepEqual(configProblems(config), [], file);
+    }
+  });
+
   const cases: [string, Record<string, unknown>, RegExp][] = [
     ["layers", { num_hidden_layers: 2 ** 31 }, /"num_hidden_layers" must be an integer from 1 to 4096, got 2147483648/],
     ["layers-fraction", { num_hidden_layers: 1.5 }, /"num_hidden_layers" must be an integer/],

@@ -214,7 +214,10 @@ export class MxGrammar {
         return { list: this.#shape(dims).map((d) => ({ num: d })) };
       case "options": {
         const obj: Record<string, Value> = {};
-        for (let i = r.int(1, 3); i > 0; i--) obj[r.pick(OPTION_KEYS)] = this.#value(index, dims, 1);
+        for (let i = r.int(1, 3); i > 0; i--) {
+          const name = r.pick(OPTION_KEYS);
+          obj[name] = r.chance(0.75) ? this.#option(name, dims) : this.#value(index, dims, 1);
+        }
         return { obj };
       }
       case "hostile":
@@ -256,6 +259,34 @@ export class MxGrammar {
       default:
         return { none: r.chance(0.5) ? "undefined" : "null" };
     }
+  }
+
+  /** A value of the kind an option of this name takes (usually right, sometimes hostile). */
+  #option(name: string, dims: number[]): Value {
+    const r = this.random;
+    const hostile = r.chance(0.15);
+    if (/^(axis|k|num|offset|groupSize|bits|stride|padding|dilation|groups|decimals|count|dims|kth)$/.test(name)) {
+      return hostile ? r.pick(HOSTILE_NUMBERS) : { num: r.pick([0, 1, 2, 3, -1, -2, 4, 8, 16, 32, 64, ...dims]) };
+    }
+    if (name === "axes" || name === "shape") return { list: this.#shape(dims).map((d) => ({ num: d })) };
+    if (name === "dtype") return { str: r.pick(DTYPES) };
+    if (/^(keepdims|sortedIndices|transpose|endpoint|upper|traditional|inverse|reverse|equalNan)$/.test(name)) {
+      return { bool: r.chance(0.5) };
+    }
+    if (name === "mode") return { str: r.pick(["affine", "mxfp4", "nvfp4", "mxfp8", "x"]) };
+    if (name === "maskMode") return { str: r.pick(["causal", "", "array", "x"]) };
+    if (name === "side") return { str: r.pick(["left", "right", "x"]) };
+    if (name === "ord") return r.chance(0.5) ? { str: r.pick(["fro", "nuc", "x"]) } : r.pick(HOSTILE_NUMBERS);
+    if (name === "key") return { key: r.int(0, 2 ** 31 - 1) };
+    if (/^(lhsIndices|rhsIndices)$/.test(name)) {
+      const shape = [r.pick(dims)];
+      const values = Array.from({ length: Math.min(64, Math.max(0, shape[0] as number)) }, () =>
+        hostile ? r.pick(ELEMENT_VALUES) : r.int(0, 4),
+      );
+      return { array: { shape: [values.length], dtype: r.pick(["uint32", "int32", "int64", "float32"]), values } };
+    }
+    if (/^(mask|weight|bias|freqs|sinks|globalScale|fillValue)$/.test(name)) return this.#array(dims);
+    return hostile ? r.pick(HOSTILE_NUMBERS) : { num: r.pick([0, 0.5, 1, 1e-5, 2, 10000, -1]) };
   }
 
   #shape(dims: number[]): number[] {

@@ -95,6 +95,11 @@ function materialize(v: Value, results: unknown[], made: MxArray[]): unknown {
     return a;
   }
   if ("ref" in v) return results[v.ref];
+  if ("key" in v) {
+    const key = mx.random.key(v.key);
+    made.push(key);
+    return key;
+  }
   if ("num" in v) return numberOf(v);
   if ("big" in v) return BigInt(v.big);
   if ("str" in v) return v.str;
@@ -260,5 +265,6 @@ function jsonValue(v: Value): unknown {
   if ("list" in v) return v.list.map(jsonValue);
   if ("obj" in v) return Object.fromEntries(Object.entries(v.obj).map(([k, x]) => [k, jsonValue(x)]));
   if ("array" in v) return v.array.shape;
+  if ("key" in v) return v.key;
   return null;
 }

@@ -5,6 +5,7 @@
 export type Value =
   | { array: { shape: number[]; dtype: string; values: number[] | "random" } }
   | { ref: number }
+  | { key: number }
   | { num: number | "NaN" | "Infinity" | "-Infinity" | "-0" }
   | { big: string }
   | { str: string }
@@ -60,6 +61,7 @@ export function valueSource(v: Value): string {
     return `mx.reshape(mx.array(${JSON.stringify(values.map((x) => (Number.isFinite(x) ? x : String(x)))).replace(/"(NaN|-?Infinity)"/g, "$1")}, ${JSON.stringify(dtype)}), ${JSON.stringify(shape)})`;
   }
   if ("ref" in v) return `s${v.ref}`;
+  if ("key" in v) return `mx.random.key(${v.key})`;
   if ("num" in v) return typeof v.num === "number" ? String(v.num) : v.num;
   if ("big" in v) return `${v.big}n`;
   if ("str" in v) return JSON.stringify(v.str);
