@@ -51,13 +51,13 @@ describe("the fuzzer", () => {
     const report = await runCampaign({
       seed: "ci-1",
       ops: opsOf(mx as unknown as Record<string, unknown>),
-      programs: 5000,
+      programs: 10000,
     });
     t.diagnostic(
       `seed ${report.seed}: ${report.programs} programs, ${report.calls} calls in ${report.batches} child processes, ` +
         `${report.seconds.toFixed(0)} s`,
     );
-    assert.equal(report.programs, 5000);
+    assert.equal(report.programs, 10000);
     assert.ok(report.calls > 6000, `only ${report.calls} calls were made`);
     assert.deepEqual(
       report.findings.map(
