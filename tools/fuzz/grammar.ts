@@ -2,6 +2,7 @@
 // fit together), every dtype, hostile numbers (NaN, Infinity, huge, negative, fractions, the most
 // negative integers) and wrong types, as arguments, option values and array contents.
 
+import { DTYPES as MX_DTYPES } from "../../src/mx/dtype.ts";
 import type { MxProgram, Read, Step, Value } from "./program.ts";
 import type { Random } from "./random.ts";
 
@@ -41,25 +42,8 @@ export function opsOf(mx: Record<string, unknown>): OpTable {
   return ops;
 }
 
-const DTYPES = [
-  "float32",
-  "float32",
-  "float32",
-  "int32",
-  "int32",
-  "bool",
-  "uint8",
-  "uint16",
-  "uint32",
-  "uint64",
-  "int8",
-  "int16",
-  "int64",
-  "float16",
-  "float64",
-  "bfloat16",
-  "complex64",
-];
+// Every dtype, with float32 and int32 (the ones models and indices use) drawn more often.
+const DTYPES: readonly string[] = [...MX_DTYPES, "float32", "float32", "int32"];
 
 const HOSTILE_NUMBERS: Value[] = [
   { num: "NaN" },
