@@ -1,6 +1,7 @@
 // Module entry: checks that the libmlx found at load time is the one the addon was built
 // against, then installs every function registered with MLUX_FN.
 #include <cstring>
+#include <mutex>
 
 #include "mlux.h"
 
@@ -15,6 +16,24 @@ extern "C" const char* mlux_gemm_backend(void);
 
 namespace mlux {
 
+void ThrowQuietly(napi_env env, const Napi::Error& error) {
+  try {
+    napi_value value = error.Value();
+    if (value != nullptr) {
+      napi_throw(env, value);
+      return;
+    }
+  } catch (...) {
+  }
+  ThrowQuietly(env, "mlux: a native call failed while its thread was ending");
+}
+
+void ThrowQuietly(napi_env env, const char* message) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return;
+  napi_throw_error(env, nullptr, message);
+}
+
 std::vector<ExportEntry>& Exports() {
   static std::vector<ExportEntry> entries;
   return entries;
@@ -28,7 +47,31 @@ bool SameRelease(const char* found, const char* built) {
   return std::strncmp(found, built, n) == 0 && (found[n] == '\0' || found[n] == '.' || found[n] == '+');
 }
 
+// The thread whose JavaScript environment uses mlux. The array table and MLX's streams are not
+// safe to share between threads, so a second thread (a worker, or the main thread while a worker
+// holds it) is refused until the first one ends.
+std::mutex owner_mutex;
+napi_env owner = nullptr;
+
+void ReleaseOwner(napi_env env) {
+  std::lock_guard<std::mutex> lock(owner_mutex);
+  if (owner != env) return;
+  ReleaseAllHandles();
+  owner = nullptr;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  {
+    std::lock_guard<std::mutex> lock(owner_mutex);
+    if (owner != nullptr && owner != static_cast<napi_env>(env)) {
+      throw Napi::Error::New(env,
+                             "mlux is already in use by another thread of this process (the main thread or a "
+                             "worker): MLX arrays and streams cannot be shared between threads. Use mlux from one "
+                             "thread; another may load it once that thread has ended.");
+    }
+    owner = env;
+  }
+  napi_add_env_cleanup_hook(env, [](void* arg) { ReleaseOwner(static_cast<napi_env>(arg)); }, env);
   const char* found = mx::version();
   if (!SameRelease(found, MLUX_HEADER_VERSION)) {
     throw Napi::Error::New(env, std::string("mlux was built against MLX ") + MLUX_HEADER_VERSION +

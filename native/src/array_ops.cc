@@ -12,9 +12,11 @@ namespace {
 // after evaluation, and a broadcast array can be "contiguous" with fewer stored elements than its
 // size, so both are checked.
 mx::array Materialized(mx::array a) {
+  RequireMemoryFor({a});
   mx::eval(a);
   if (a.flags().row_contiguous && a.data_size() == a.size()) return a;
   mx::array out = mx::contiguous(a);
+  RequireMemoryFor({out});
   mx::eval(out);
   return out;
 }
@@ -33,8 +35,19 @@ class WaitWorker : public Napi::AsyncWorker {
       SetError(e.what());
     }
   }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+  // Settling fails in a thread that is being terminated; that must not end the process.
+  void OnOK() override {
+    try {
+      deferred_.Resolve(Env().Undefined());
+    } catch (...) {
+    }
+  }
+  void OnError(const Napi::Error& e) override {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (...) {
+    }
+  }
 
  private:
   std::vector<mx::array> arrays_;
@@ -59,6 +72,9 @@ MLUX_FN("fromBytes", FromBytes) {
     throw std::invalid_argument("data holds " + std::to_string(bytes.ByteLength()) + " bytes but shape and dtype need " +
                                 std::to_string(nbytes));
   }
+  // MLX's allocator returns an unusable buffer instead of failing when memory runs out, so the
+  // copy is checked against the memory left first.
+  RequireMemoryFor({}, static_cast<long double>(nbytes));
   auto data = mx::allocator::malloc(nbytes);
   auto* src = static_cast<const uint8_t*>(bytes.ArrayBuffer().Data()) + bytes.ByteOffset();
   if (nbytes > 0) std::memcpy(data.buffer().raw_ptr(), src, nbytes);
@@ -90,13 +106,16 @@ MLUX_FN("toBytes", ToBytes) {
 
 MLUX_FN("toString", ToString) {
   std::ostringstream out;
-  out << Unwrap(info[0]);
+  const mx::array& a = Unwrap(info[0]);
+  RequireMemoryFor({a});
+  out << a;
   return Napi::String::New(info.Env(), out.str());
 }
 
 MLUX_FN("eval", Eval) {
   std::vector<mx::array> arrays;
   for (size_t i = 0; i < info.Length(); ++i) arrays.push_back(Unwrap(info[i]));
+  RequireMemoryFor(arrays);
   mx::eval(std::move(arrays));
   return info.Env().Undefined();
 }
@@ -106,6 +125,7 @@ MLUX_FN("eval", Eval) {
 MLUX_FN("asyncEval", AsyncEval) {
   std::vector<mx::array> arrays;
   for (size_t i = 0; i < info.Length(); ++i) arrays.push_back(Unwrap(info[i]));
+  RequireMemoryFor(arrays);
   mx::async_eval(arrays);
   auto* worker = new WaitWorker(info.Env(), std::move(arrays));
   auto promise = worker->Promise();
@@ -119,6 +139,7 @@ MLUX_FN("asyncEval", AsyncEval) {
 MLUX_FN("scheduleEval", ScheduleEval) {
   std::vector<mx::array> arrays;
   for (size_t i = 0; i < info.Length(); ++i) arrays.push_back(Unwrap(info[i]));
+  RequireMemoryFor(arrays);
   mx::async_eval(std::move(arrays));
   return info.Env().Undefined();
 }

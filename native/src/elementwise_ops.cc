@@ -62,8 +62,32 @@ MLUX_BINARY("add", add)
 MLUX_BINARY("subtract", subtract)
 MLUX_BINARY("multiply", multiply)
 MLUX_BINARY("divide", divide)
-MLUX_BINARY("floorDivide", floor_divide)
-MLUX_BINARY("remainder", remainder)
+// The most negative int32/int64 divided by -1 overflows, and the CPU traps the division
+// (SIGFPE) inside MLX's kernel. Wherever the divisor is -1 the kernel divides by 1 instead and the
+// result is set directly: the quotient is -a (wrapping, as NumPy gives), the remainder 0. Narrower
+// integers are widened before C++ divides them, so they cannot trap.
+static bool DivisionCanTrap(const mx::array& a, const mx::array& b) {
+  mx::Dtype t = mx::promote_types(a.dtype(), b.dtype());
+  return t == mx::int32 || t == mx::int64;
+}
+
+MLUX_FN("floorDivide", FloorDivide) {
+  auto [a, b] = OperandPair(info, 0);
+  if (!DivisionCanTrap(a, b)) return Wrap(info.Env(), mx::floor_divide(a, b));
+  mx::array by_minus_one = mx::equal(b, mx::array(-1, b.dtype()));
+  mx::array safe = mx::where(by_minus_one, mx::array(1, b.dtype()), b);
+  mx::array q = mx::floor_divide(a, safe);
+  return Wrap(info.Env(), mx::where(by_minus_one, mx::astype(mx::negative(a), q.dtype()), q));
+}
+
+MLUX_FN("remainder", Remainder) {
+  auto [a, b] = OperandPair(info, 0);
+  if (!DivisionCanTrap(a, b)) return Wrap(info.Env(), mx::remainder(a, b));
+  mx::array by_minus_one = mx::equal(b, mx::array(-1, b.dtype()));
+  mx::array safe = mx::where(by_minus_one, mx::array(1, b.dtype()), b);
+  mx::array r = mx::remainder(a, safe);
+  return Wrap(info.Env(), mx::where(by_minus_one, mx::zeros_like(r), r));
+}
 MLUX_BINARY("power", power)
 MLUX_BINARY("maximum", maximum)
 MLUX_BINARY("minimum", minimum)

@@ -72,7 +72,10 @@ Napi::Value Wrap(Napi::Env env, mx::array a) {
     free_slots.pop_back();
   }
   Slot& slot = table[index];
-  slot.bytes = static_cast<int64_t>(a.nbytes());
+  // V8 aborts on an unreasonably large report (2^60 bytes or more), and an array not yet
+  // evaluated may name far more than it will ever hold (a broadcast), so the report is capped at
+  // the machine's memory.
+  slot.bytes = static_cast<int64_t>(std::min<long double>(static_cast<long double>(a.nbytes()), MachineMemoryBytes()));
   slot.array.emplace(std::move(a));
   int64_t ignored;
   napi_adjust_external_memory(env, slot.bytes, &ignored);
@@ -94,6 +97,19 @@ mx::array& Unwrap(const Napi::Value& v) {
                                                  : "expected an mlux Array");
   }
   return *Table()[index].array;
+}
+
+void ReleaseAllHandles() {
+  auto& table = Table();
+  auto& free_slots = FreeSlots();
+  for (size_t index = 0; index < table.size(); ++index) {
+    Slot& slot = table[index];
+    if (!slot.array) continue;
+    slot.array.reset();
+    slot.bytes = 0;
+    slot.generation = (slot.generation + 1) % kGenerationLimit;
+    free_slots.push_back(static_cast<uint32_t>(index));
+  }
 }
 
 // dispose(handle): frees the array now. A stale handle is ignored, so explicit disposal and the

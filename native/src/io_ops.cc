@@ -50,6 +50,7 @@ MLUX_FN("saveSafetensors", SaveSafetensors) {
     metadata.insert_or_assign(keys.Get(k).As<Napi::String>().Utf8Value(),
                               values.Get(k).As<Napi::String>().Utf8Value());
   }
+  RequireMemoryFor(arrays);
   mx::save_safetensors(path, std::move(tensors), std::move(metadata));
   return info.Env().Undefined();
 }

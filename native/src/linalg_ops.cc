@@ -37,6 +37,14 @@ mx::array RequireNonEmptyMatrices(const mx::array& a, const char* op) {
   return a;
 }
 
+// LAPACK's eigen- and singular-value routines, given NaN or Infinity, corrupt the heap or never
+// return (the error handler that MLX overrides lets them carry on), so those values are refused
+// first. This evaluates the matrix; these routines run eagerly on the CPU anyway.
+mx::array Finite(mx::array a, const char* op) {
+  RequireFinite(a, op);
+  return a;
+}
+
 }  // namespace
 
 // ---- products ------------------------------------------------------------------------------------
@@ -155,15 +163,34 @@ MLUX_FN("gatherMm", GatherMm) {
   if (!IsMissing(info, 3)) rhs = ArrayArg(info, 3);
   mx::array out = mx::gather_mm(a, b, lhs, rhs, BoolArg(info, 4, false));
   // The kernel divides by the stacked operands' sizes (SIGFPE when one is empty): an empty
-  // product is returned as such, and indices into an empty stack are refused.
-  if (a.size() != 0 && b.size() != 0) return Wrap(info.Env(), out);
+  // product is returned as such, and indices into an empty stack are refused. It also reads
+  // whatever matrix an index names (and its gradient writes there), so indices are checked.
+  if (a.size() != 0 && b.size() != 0) {
+    if (lhs) RequireIndicesBelow(*lhs, BatchCount(a), "gather_mm", "lhsIndices");
+    if (rhs) RequireIndicesBelow(*rhs, BatchCount(b), "gather_mm", "rhsIndices");
+    return Wrap(info.Env(), out);
+  }
   if (out.size() == 0 || a.shape(-1) == 0) return Wrap(info.Env(), mx::zeros(out.shape(), out.dtype()));
   throw std::invalid_argument("[gather_mm] the indices select matrices from an empty stack");
 }
 
 // segmentedMm(a, b, segments)
+// The kernel reads a[:, start:end] and b[start:end, :] for each segment without checking the
+// bounds, so every bound must lie in [0, K] and no segment may end before it starts.
 MLUX_FN("segmentedMm", SegmentedMm) {
-  return Wrap(info.Env(), mx::segmented_mm(ArrayArg(info, 0), ArrayArg(info, 1), ArrayArg(info, 2)));
+  mx::array a = ArrayArg(info, 0);
+  mx::array segments = ArrayArg(info, 2);
+  mx::array out = mx::segmented_mm(a, ArrayArg(info, 1), segments);
+  if (segments.size() != 0) {
+    int64_t k = a.ndim() > 0 ? a.shape(-1) : 0;
+    RequireIndicesBelow(segments, k + 1, "segmented_mm", "segments");
+    mx::array starts = mx::take(segments, mx::array(0), -1);
+    mx::array ends = mx::take(segments, mx::array(1), -1);
+    mx::array backwards = mx::any(mx::greater(starts, ends));
+    RequireMemoryFor({backwards});
+    if (backwards.item<bool>()) throw std::invalid_argument("[segmented_mm] a segment ends before it starts");
+  }
+  return Wrap(info.Env(), out);
 }
 
 // blockMaskedMm(a, b, blockSize, maskOut?, maskLhs?, maskRhs?)
@@ -180,7 +207,24 @@ MLUX_FN("blockMaskedMm", BlockMaskedMm) {
 MLUX_FN("hadamardTransform", HadamardTransform) {
   auto scale = OptionalNumberArg(info, 1, "scale");
   std::optional<float> scale_f = scale ? std::optional<float>(static_cast<float>(*scale)) : std::nullopt;
-  return Wrap(info.Env(), mx::hadamard_transform(ArrayArg(info, 0), scale_f));
+  mx::array a = ArrayArg(info, 0);
+  // MLX's own check lets through sizes its kernels do not handle (36 gives wrong numbers, 60
+  // corrupts the heap): only 2^k, 12 * 2^k, 20 * 2^k and 28 * 2^k are computed correctly.
+  if (a.ndim() > 0) {
+    int64_t size = a.shape(-1);
+    bool supported = false;
+    for (int64_t m : {1, 12, 20, 28}) {
+      if (size > 0 && size % m == 0) {
+        int64_t power = size / m;
+        supported = supported || (power & (power - 1)) == 0;
+      }
+    }
+    if (!supported) {
+      throw std::invalid_argument("[hadamard_transform] the last axis has size " + std::to_string(size) +
+                                  "; it must be a power of 2, or 12, 20 or 28 times one");
+    }
+  }
+  return Wrap(info.Env(), mx::hadamard_transform(a, scale_f));
 }
 
 // ---- linalg ----------------------------------------------------------------------------------------
@@ -194,11 +238,13 @@ MLUX_FN("linalgNorm", LinalgNorm) {
   if (IsMissing(info, 1)) return Wrap(info.Env(), mx::linalg::norm(a, axis, keepdims));
   if (info[1].IsString()) {
     std::string ord = StringArg(info, 1, "ord");
+    if (ord == "nuc") RequireFinite(a, "norm");
     return Wrap(info.Env(), mx::linalg::norm(a, ord, axis, keepdims, NormStream(a, ord == "nuc", axis)));
   }
   double ord = NumberArg(info, 1, "ord");
   if (std::isnan(ord)) throw std::invalid_argument("[linalg::norm] ord must be a number, not NaN");
   bool needs_svd = ord == 2.0 || ord == -2.0;
+  if (needs_svd && (axis ? axis->size() : a.ndim()) == 2) RequireFinite(a, "norm");
   return Wrap(info.Env(), mx::linalg::norm(a, ord, axis, keepdims, NormStream(a, needs_svd, axis)));
 }
 
@@ -206,11 +252,13 @@ MLUX_FN("linalgInv", LinalgInv) {
   return Wrap(info.Env(), mx::linalg::inv(RequireNonEmptyMatrices(ArrayArg(info, 0), "inv"), kCpu));
 }
 
-MLUX_FN("linalgPinv", LinalgPinv) { return Wrap(info.Env(), mx::linalg::pinv(ArrayArg(info, 0), kCpu)); }
+MLUX_FN("linalgPinv", LinalgPinv) { return Wrap(info.Env(), mx::linalg::pinv(Finite(ArrayArg(info, 0), "pinv"), kCpu)); }
 
 MLUX_FN("linalgDet", LinalgDet) { return Wrap(info.Env(), mx::linalg::det(ArrayArg(info, 0), kCpu)); }
 
-MLUX_FN("linalgEigvals", LinalgEigvals) { return Wrap(info.Env(), mx::linalg::eigvals(ArrayArg(info, 0), kCpu)); }
+MLUX_FN("linalgEigvals", LinalgEigvals) {
+  return Wrap(info.Env(), mx::linalg::eigvals(Finite(ArrayArg(info, 0), "eigvals"), kCpu));
+}
 
 // linalgTriInv(a, upper)
 MLUX_FN("linalgTriInv", LinalgTriInv) {
@@ -236,23 +284,23 @@ MLUX_FN("linalgQr", LinalgQr) {
 
 // linalgSvd(a, computeUv) -> [U, S, Vt] or [S]
 MLUX_FN("linalgSvd", LinalgSvd) {
-  return WrapAll(info.Env(), mx::linalg::svd(ArrayArg(info, 0), BoolArg(info, 1, true), kCpu));
+  return WrapAll(info.Env(), mx::linalg::svd(Finite(ArrayArg(info, 0), "svd"), BoolArg(info, 1, true), kCpu));
 }
 
 // linalgEig(a) -> [eigenvalues, eigenvectors], complex64
 MLUX_FN("linalgEig", LinalgEig) {
-  auto [w, v] = mx::linalg::eig(ArrayArg(info, 0), kCpu);
+  auto [w, v] = mx::linalg::eig(Finite(ArrayArg(info, 0), "eig"), kCpu);
   return WrapAll(info.Env(), {w, v});
 }
 
 // linalgEigh(a, uplo) -> [eigenvalues, eigenvectors]
 MLUX_FN("linalgEigh", LinalgEigh) {
-  auto [w, v] = mx::linalg::eigh(ArrayArg(info, 0), StringArg(info, 1, "UPLO"), kCpu);
+  auto [w, v] = mx::linalg::eigh(Finite(ArrayArg(info, 0), "eigh"), StringArg(info, 1, "UPLO"), kCpu);
   return WrapAll(info.Env(), {w, v});
 }
 
 MLUX_FN("linalgEigvalsh", LinalgEigvalsh) {
-  return Wrap(info.Env(), mx::linalg::eigvalsh(ArrayArg(info, 0), StringArg(info, 1, "UPLO"), kCpu));
+  return Wrap(info.Env(), mx::linalg::eigvalsh(Finite(ArrayArg(info, 0), "eigvalsh"), StringArg(info, 1, "UPLO"), kCpu));
 }
 
 // linalgLu(a) -> [P (row permutation indices), L, U]

@@ -30,17 +30,27 @@ struct Registrar {
   Registrar(const char* name, Callback fn) { Exports().push_back({name, fn}); }
 };
 
+// Throws `error` (or a new Error with `message`) into JavaScript through the C API, ignoring a
+// failure: in a thread that is being terminated every call into JavaScript fails, and a C++
+// exception raised while reporting one would end the whole process (std::terminate).
+void ThrowQuietly(napi_env env, const Napi::Error& error);
+void ThrowQuietly(napi_env env, const char* message);
+
 // Turns every C++ exception (MLX raises std::invalid_argument, std::runtime_error, ...) into a
-// JavaScript Error carrying the same message, so no input can abort the process.
+// JavaScript Error carrying the same message, so no input can abort the process. Nothing leaves
+// this function as a C++ exception.
 template <Callback F>
 Napi::Value Guarded(const Napi::CallbackInfo& info) {
   try {
     return F(info);
-  } catch (const Napi::Error&) {
-    throw;
+  } catch (const Napi::Error& e) {
+    ThrowQuietly(info.Env(), e);
   } catch (const std::exception& e) {
-    throw Napi::Error::New(info.Env(), e.what());
+    ThrowQuietly(info.Env(), e.what());
+  } catch (...) {
+    ThrowQuietly(info.Env(), "mlux: unknown native error");
   }
+  return Napi::Value();
 }
 
 #define MLUX_FN(js_name, fn)                                                        \
@@ -57,6 +67,24 @@ Napi::Value Wrap(Napi::Env env, mx::array a);
 Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays);
 mx::array& Unwrap(const Napi::Value& v);
 bool IsHandle(const Napi::Value& v);
+// Frees every array of the table (when the thread that made them ends).
+void ReleaseAllHandles();
+
+// ---- memory --------------------------------------------------------------------------------
+// memory_guard.cc: throws unless evaluating `outputs` (plus `extra_bytes` the caller will
+// allocate, such as a contiguous copy) fits the memory left. Call it before every evaluation.
+void RequireMemoryFor(const std::vector<mx::array>& outputs, long double extra_bytes = 0);
+// The least of MLX's memory limit, the machine's memory and the address-space limit, in bytes.
+long double MemoryCeiling();
+long double MachineMemoryBytes();
+
+// ---- value checks (value_checks.cc): these evaluate their argument ----------------------------
+// Throws unless every value of `indices` lies in [0, count).
+void RequireIndicesBelow(const mx::array& indices, int64_t count, const char* op, const char* what);
+// How many matrices a stack [..., M, N] holds.
+int64_t BatchCount(const mx::array& a);
+// Throws if a floating array holds NaN or Infinity.
+void RequireFinite(const mx::array& a, const char* op);
 
 // ---- argument readers -------------------------------------------------------------------------
 // Codes shared with src/mx/dtype.ts (same order).

@@ -74,9 +74,14 @@ MLUX_FN("gatherQmm", GatherQmm) {
   auto bits = OptionalIntArg(info, 8, "bits");
   CheckPositive(group_size, "group size", "gather_qmm");
   CheckPositive(bits, "bits", "gather_qmm");
-  mx::array out = mx::gather_qmm(x, w, ArrayArg(info, 2), OptionalArrayArg(info, 3), OptionalArrayArg(info, 4),
-                                 OptionalArrayArg(info, 5), BoolArg(info, 6, true), group_size, bits,
-                                 StringArg(info, 9, "mode"), OptionalArrayArg(info, 10), BoolArg(info, 11, false));
+  auto lhs = OptionalArrayArg(info, 4);
+  auto rhs = OptionalArrayArg(info, 5);
+  mx::array out = mx::gather_qmm(x, w, ArrayArg(info, 2), OptionalArrayArg(info, 3), lhs, rhs, BoolArg(info, 6, true),
+                                 group_size, bits, StringArg(info, 9, "mode"), OptionalArrayArg(info, 10),
+                                 BoolArg(info, 11, false));
+  // The kernel reads whatever matrix an index names, in range or not.
+  if (lhs) RequireIndicesBelow(*lhs, BatchCount(x), "gather_qmm", "lhsIndices");
+  if (rhs) RequireIndicesBelow(*rhs, BatchCount(w), "gather_qmm", "rhsIndices");
   return Wrap(info.Env(), EmptySafeProduct(out, x, w, "gather_qmm"));
 }
 

@@ -43,7 +43,7 @@ export function* generateStep(
   prompt: readonly number[],
   options: GenerateStepOptions = {},
 ): Generator<GeneratedToken> {
-  if (prompt.length === 0) throw new Error("generation needs at least one prompt token");
+  requirePrompt(prompt);
   const maxTokens = options.maxTokens ?? 256;
   const sampler = options.sampler ?? greedy;
   const processors = options.logitsProcessors ?? [];
@@ -102,9 +102,11 @@ export function* generateStep(
         token = readToken(chosen);
         tokens.push(token);
       }
-      if (!inDeferredRange(token, range)) {
+      // A token id is a row of the embedding: negative ids, which take() would count from the end,
+      // are refused too.
+      if (!Number.isInteger(token) || token < 0 || !inDeferredRange(token, range)) {
         throw new RangeError(
-          `the sampler chose token ${token}, out of range for the model's embedding (valid: ${-range.extent} to ${range.extent - 1})`,
+          `the sampler chose token ${token}, out of range for the model's embedding (valid: 0 to ${range.extent - 1})`,
         );
       }
       chosen.dispose();
@@ -138,6 +140,19 @@ function readToken(chosen: MxArray): number {
 function handOver(a: MxArray): MxArray {
   track(a);
   return a;
+}
+
+// Checked before anything runs, so a bad prompt is refused even when no token is asked for.
+function requirePrompt(prompt: readonly number[]): void {
+  if (!Array.isArray(prompt)) throw new TypeError(`the prompt must be a list of token ids, got ${typeof prompt}`);
+  if (prompt.length === 0) throw new Error("generation needs at least one prompt token");
+  for (const [i, id] of prompt.entries()) {
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id > 2 ** 31 - 1) {
+      throw new RangeError(
+        `prompt token ${i} is ${String(id)}; token ids are integers from 0 to the vocabulary size - 1`,
+      );
+    }
+  }
 }
 
 /** The ids of up to maxTokens greedy (or sampled) tokens after the prompt. */

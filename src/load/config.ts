@@ -1,6 +1,7 @@
 // config.json: read with errors that say which file and what is wrong.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { configProblems } from "./config-rules.ts";
 
 /** A model's config.json as mlx-lm reads it: model_type plus the family's fields. */
 export interface ModelConfig {
@@ -28,6 +29,12 @@ export function readModelConfig(dir: string): ModelConfig {
   const config = readJsonObject(path, "model config");
   if (typeof config.model_type !== "string" || config.model_type === "") {
     throw new Error(`model config ${path} has no "model_type" string; mlx-lm checkpoints always name one`);
+  }
+  const problems = configProblems(config);
+  if (problems.length > 0) {
+    throw new Error(
+      `model config ${path} has ${problems.length === 1 ? "a bad field" : "bad fields"}:\n  ${problems.join("\n  ")}`,
+    );
   }
   return config as ModelConfig;
 }

@@ -110,6 +110,7 @@ export class Tokenizer {
     this.config = config;
     const decoder = json.decoder;
     this.decoderConfig = typeof decoder === "object" && decoder !== null ? (decoder as Record<string, unknown>) : null;
+    requireCompactIds(json, folder);
     try {
       this.#tokenizer = new HfTokenizer(json, config);
     } catch (error) {
@@ -276,6 +277,31 @@ export class Tokenizer {
 }
 
 // mlx-lm's rules: a pair of single thinking tokens, else Gemma's "<|channel>thought" ... "<channel|>",
+// The tokenizer library builds tables as long as the largest id, so a vocabulary whose ids run far
+// past its size (an id of 1e9 in a file of a few thousand tokens) would take it minutes or all the
+// memory there is. Ids must be non-negative integers, and none may exceed the number of tokens by
+// more than a generous margin for gaps.
+function requireCompactIds(json: Record<string, unknown>, folder: string): void {
+  const model = json.model as Record<string, unknown> | undefined;
+  const vocab = model?.vocab;
+  // A list vocabulary (Unigram) numbers its tokens by position; a map names each id.
+  const entries: [string, unknown][] =
+    typeof vocab === "object" && vocab !== null && !Array.isArray(vocab) ? Object.entries(vocab) : [];
+  const listed = Array.isArray(vocab) ? vocab.length : 0;
+  const added = Array.isArray(json.added_tokens) ? (json.added_tokens as { content?: unknown; id?: unknown }[]) : [];
+  for (const t of added) entries.push([String(t?.content), t?.id]);
+  const count = entries.length + listed;
+  const limit = Math.max(2 * count, count + 65536);
+  for (const [token, id] of entries) {
+    if (typeof id !== "number" || !Number.isInteger(id) || id < 0 || id >= limit) {
+      throw new Error(
+        `tokenizer.json in ${folder}: token ${JSON.stringify(token)} has id ${JSON.stringify(id)}; ids must be integers ` +
+          `from 0 to below ${limit} for a vocabulary of ${count} tokens`,
+      );
+    }
+  }
+}
+
 // else the open/close/sep markup of some vocabularies.
 function inferThinking(vocab: Map<string, number>): [string | undefined, string | undefined] {
   for (const [start, end] of THINK_TOKENS) if (vocab.has(start) && vocab.has(end)) return [start, end];

@@ -110,8 +110,9 @@ export class MxArray {
 
   /** The data as nested JavaScript arrays (a scalar for a 0-d array). */
   tolist(): NestedList {
-    const flat = readScalars(this);
     const shape = this.shape;
+    requireListable(shape);
+    const flat = readScalars(this);
     if (shape.length === 0) return flat[0] as Scalar;
     let offset = 0;
     const build = (dim: number): NestedList[] => {
@@ -169,6 +170,26 @@ export function wrap(handle: Handle): MxArray {
 /** @internal Wraps a list of fresh native handles. */
 export function wrapAll(handles: Handle[]): MxArray[] {
   return handles.map((h) => new MxArray(h));
+}
+
+// JavaScript's heap cannot hold every nested list: past this many elements and lists, tolist()
+// would exhaust it (a fatal error, not an exception), so it refuses and points to toTypedArray().
+const MAX_LIST_ITEMS = 2 ** 26;
+
+function requireListable(shape: readonly number[]): void {
+  let items = 0;
+  let lists = 1;
+  for (const d of shape) {
+    items += lists;
+    lists *= d;
+  }
+  items += lists;
+  if (items > MAX_LIST_ITEMS) {
+    throw new RangeError(
+      `tolist(): an array of shape [${shape}] makes ${items} JavaScript values, more than the ${MAX_LIST_ITEMS} ` +
+        "allowed; read it with toTypedArray() or take a slice",
+    );
+  }
 }
 
 // Reads every element as a JS scalar; float16/bfloat16 are widened exactly to float32 first.

@@ -1,6 +1,7 @@
 // Making arrays: from JS data, from raw bytes, and the standard constructors.
 import { MxArray, type NestedList, wrap } from "./array.ts";
-import { type AnyTypedArray, type DType, dtypeCode, ITEM_SIZE, isFloating } from "./dtype.ts";
+import { type AnyTypedArray, type DType, dtypeCode, ITEM_SIZE, isFloating, isInteger } from "./dtype.ts";
+import { integerData } from "./integer-data.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, operand } from "./operand.ts";
 
@@ -76,7 +77,7 @@ function flatten(data: NestedList): { flat: unknown[]; shape: number[]; kind: "b
     }
     if (typeof v !== "number") throw new TypeError(`element ${i} is ${describe(v)}; expected numbers or booleans`);
     if (kind === "bigint") throw new TypeError("cannot mix bigint and number elements");
-    if (!Number.isInteger(v) || Math.abs(v) > 2 ** 31) kind = "float";
+    if (!Number.isInteger(v) || v > 2 ** 31 - 1 || v < -(2 ** 31)) kind = "float";
     else if (kind === "bool") kind = "int";
   }
   if (flat.length === 0) kind = "float";
@@ -90,6 +91,7 @@ function flatten(data: NestedList): { flat: unknown[]; shape: number[]; kind: "b
  * Uint16Array), use mx.fromRaw.
  */
 export function array(data: ArrayData, dtype?: DType): MxArray {
+  if (dtype !== undefined) dtypeCode(dtype); // an unknown dtype fails here, with the list of known ones
   let handle: Handle;
   if (data instanceof MxArray) {
     handle = n.astype(data.handle, dtypeCode(dtype ?? data.dtype)) as Handle;
@@ -107,8 +109,12 @@ export function array(data: ArrayData, dtype?: DType): MxArray {
   const { flat, shape, kind } = flatten(data as NestedList);
   let typed: AnyTypedArray;
   let natural: DType;
-  if (kind === "bigint") {
-    typed = BigInt64Array.from(flat as bigint[]);
+  if (dtype !== undefined && isInteger(dtype) && kind !== "bool") {
+    // Written straight into the dtype: a conversion from int32 or float32 would lose big values.
+    typed = integerData(flat, dtype);
+    natural = dtype;
+  } else if (kind === "bigint") {
+    typed = bigintData(flat as bigint[]);
     natural = "int64";
   } else if (kind === "bool") {
     typed = Uint8Array.from(flat as boolean[], (v) => (v ? 1 : 0));
@@ -124,6 +130,11 @@ export function array(data: ArrayData, dtype?: DType): MxArray {
   }
   handle = n.fromBytes(bytesOf(typed), shape, dtypeCode(natural)) as Handle;
   return wrap(dtype && dtype !== natural ? convertOwned(handle, dtype) : handle);
+}
+
+// bigint elements as int64, refusing those int64 cannot hold (BigInt64Array would wrap them).
+function bigintData(values: bigint[]): BigInt64Array {
+  return integerData(values, "int64") as BigInt64Array;
 }
 
 // astype into a new handle and release the intermediate one at once.

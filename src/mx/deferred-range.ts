@@ -27,6 +27,11 @@ export function deferRangeCheck(positions: MxArray): DeferredRange {
   return range;
 }
 
+/** Whether `positions` were marked by deferRangeCheck (their values are not known yet). */
+export function isDeferred(positions: MxArray): boolean {
+  return deferred.has(positions);
+}
+
 /** Whether `value` is a valid position for the extent recorded (negative ones count from the end). */
 export function inDeferredRange(value: number, range: DeferredRange): boolean {
   return value >= -range.extent && value < range.extent;

@@ -38,7 +38,11 @@ export function clearCache(): void {
   n.clearCache();
 }
 
-/** The current memory limit (a guideline MLX uses while evaluating). */
+/**
+ * The current memory limit. MLX uses it as a guideline while evaluating; mlux also refuses, before
+ * evaluating, a graph with an array or outputs larger than what is left under it (or under the
+ * machine's memory), since a failed allocation during evaluation would end the process.
+ */
 export function memoryLimit(): number {
   return n.memoryLimit() as number;
 }

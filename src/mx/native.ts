@@ -35,6 +35,7 @@ function loadAddon(): Record<string, NativeFunction> & {
     return createRequire(import.meta.url)(path);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
+    if (reason.startsWith("mlux is already in use by another thread")) throw new Error(reason);
     throw new Error(
       `mlux: could not load the native addon ${path}: ${reason}\n` +
         "If libmlx moved or changed, rebuild with `node scripts/build-native.mjs` (set MLX_ROOT for a custom MLX).",

@@ -243,12 +243,13 @@ test("a cache passed in holds the prompt and every token yielded, as mlx-lm's", 
 test("a sampler's token outside the embedding is a RangeError, not a crash", () => {
   const live = mx.liveArrays();
   const vocab = 4096;
-  for (const bad of [vocab, vocab + 100_000, -vocab - 1]) {
+  // Negative ids too: take() would count them from the end of the table.
+  for (const bad of [vocab, vocab + 100_000, -vocab - 1, -1]) {
     const sampler = (lp: mx.Array) => mx.tidy(() => mx.add(mx.multiply(mx.astype(greedy(lp), "int32"), 0), bad));
     assert.throws(() => generateTokens(model, prompt, { maxTokens: 3, sampler }), {
       name: "RangeError",
       message: new RegExp(
-        `the sampler chose token ${bad}, out of range for the model's embedding \\(valid: -${vocab} to ${vocab - 1}\\)`,
+        `the sampler chose token ${bad}, out of range for the model's embedding \\(valid: 0 to ${vocab - 1}\\)`,
       ),
     });
   }

@@ -67,7 +67,7 @@ describe("broken checkpoints", () => {
         editConfig(dir, (c) => {
           c.hidden_size = "big";
         }),
-      /"hidden_size" must be a number/,
+      /"hidden_size" must be (a number|an integer)/,
     ],
     [
       "an unsupported RoPE scaling",

@@ -28,7 +28,7 @@ describe("arrays from JS data", () => {
   });
 
   test("an explicit dtype converts", async () => {
-    for (const dtype of ["float16", "bfloat16", "int8", "uint8", "int64", "float64", "bool"] as const) {
+    for (const dtype of ["float16", "bfloat16", "int8", "int64", "float64", "bool"] as const) {
       await expectSameAsPython(
         mx.array(
           [
@@ -40,6 +40,32 @@ describe("arrays from JS data", () => {
         `mx.array([[0.25, -1.5], [3.75, 100]], mx.${dtype === "bool" ? "bool_" : dtype})`,
       );
     }
+  });
+
+  test("an integer dtype takes every value it can hold and refuses the others", async () => {
+    // Fractions truncate toward zero, as MLX's cast does.
+    await expectSameAsPython(
+      mx.array(
+        [
+          [0.25, 1.5],
+          [3.75, 255],
+        ],
+        "uint8",
+      ),
+      "mx.array([[0.25, 1.5], [3.75, 255]], mx.uint8)",
+    );
+    assert.deepEqual(mx.array([4294967295], "uint32").tolist(), [4294967295]);
+    assert.deepEqual(mx.array([-(2 ** 31), 2 ** 31 - 1], "int32").tolist(), [-(2 ** 31), 2 ** 31 - 1]);
+    assert.deepEqual(mx.array([2 ** 53], "int64").tolist(), [2n ** 53n]);
+    assert.deepEqual(mx.array([2n ** 64n - 1n], "uint64").tolist(), [2n ** 64n - 1n]);
+    assert.throws(() => mx.array([2 ** 31], "int32"), /element 0 \(2147483648\) is out of range for int32/);
+    assert.throws(() => mx.array([1, 4294967296], "uint32"), /element 1 \(4294967296\) is out of range for uint32/);
+    assert.throws(() => mx.array([-1.5], "uint8"), /out of range for uint8 \(0 to 255\)/);
+    assert.throws(() => mx.array([Number.NaN], "int16"), /element 0 \(number NaN\) cannot be stored as int16/);
+    assert.throws(() => mx.array([2n ** 63n]), /out of range for int64/);
+    // Without a dtype, an integer past int32 makes a float32 array instead of wrapping.
+    assert.equal(mx.array([2 ** 31]).dtype, "float32");
+    assert.deepEqual(mx.array([2 ** 31]).tolist(), [2 ** 31]);
   });
 
   test("typed arrays of every kind", async () => {

@@ -1,6 +1,7 @@
 // Token embeddings, plain and quantized; asLinear() is the tied unembedding.
 import type { MxArray } from "../../mx/array.ts";
 import type { DType } from "../../mx/dtype.ts";
+import { isDeferred } from "../../mx/deferred-range.ts";
 import * as mx from "../../mx/index.ts";
 import { Module } from "../module.ts";
 import { dequantizeWide, packedWidth, type QuantizationSpec } from "./linear.ts";
@@ -16,6 +17,7 @@ export class Embedding extends Module {
 
   /** The rows for integer token ids `x` (any shape): x.shape + [dims]. */
   override forward(x: MxArray): MxArray {
+    requireTokenIds(x);
     return mx.take(this.weight, x, 0);
   }
 
@@ -48,6 +50,7 @@ export class QuantizedEmbedding extends Module {
   }
 
   override forward(x: MxArray): MxArray {
+    requireTokenIds(x);
     return mx.tidy(() => {
       const rows = (a: MxArray) => mx.take(a, x, 0);
       return mx.dequantize(rows(this.weight), rows(this.scales), this.biases ? rows(this.biases) : null, this._spec);
@@ -66,6 +69,19 @@ export class QuantizedEmbedding extends Module {
     dense.weight = mx.tidy(() => dequantizeWide(this.weight, this.scales, this.biases, this._spec, dtype));
     return dense;
   }
+}
+
+// Token ids are integers from 0: take() would read a float id's truncation and count a negative
+// one from the end of the table. (take() checks the upper bound.) Ids whose range check is
+// deferred to the generator (src/mx/deferred-range.ts) are not read here.
+function requireTokenIds(x: MxArray): void {
+  const dtype = x.dtype;
+  if (dtype === "bool" || dtype === "complex64" || dtype.startsWith("float") || dtype === "bfloat16") {
+    throw new TypeError(`token ids must be an integer Array, got ${dtype}`);
+  }
+  if (x.size === 0 || dtype.startsWith("uint") || isDeferred(x)) return;
+  const least = mx.tidy(() => mx.min(x).item() as number | bigint);
+  if (least < 0) throw new RangeError(`token id ${least} is negative; token ids run from 0 to the vocabulary size - 1`);
 }
 
 /** An embedding table as a model holds it: plain, or quantized once the checkpoint says so. */
