@@ -1,7 +1,7 @@
 // Token embeddings, plain and quantized; asLinear() is the tied unembedding.
 import type { MxArray } from "../../mx/array.ts";
-import type { DType } from "../../mx/dtype.ts";
 import { isDeferred } from "../../mx/deferred-range.ts";
+import type { DType } from "../../mx/dtype.ts";
 import * as mx from "../../mx/index.ts";
 import { Module } from "../module.ts";
 import { dequantizeWide, packedWidth, type QuantizationSpec } from "./linear.ts";
