@@ -13,7 +13,7 @@ import type { ResolveOptions } from "../load/resolve.ts";
 import { Tokenizer } from "../load/tokenizer.ts";
 import type { CausalLM, LayerCache } from "../models/causal-lm.ts";
 import { type LoadedModel, loadModel } from "../models/load.ts";
-import { MxArray } from "../mx/array.ts";
+import { freeWhenDropped, MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { ActivationCache } from "./activation-cache.ts";
 import type { Hook, PreHook } from "./hook-types.ts";
@@ -217,6 +217,7 @@ export class HookedModel {
     try {
       const logits = this.#runWith([hooks, recorders], () => this.#run(batch));
       mx.eval(logits, ...arrays.values());
+      freeWhenDropped(arrays.values());
       return { logits, cache: new ActivationCache(arrays, this.#aliases(targets), this.names, this.readout), batch };
     } catch (error) {
       for (const a of arrays.values()) a.dispose();
@@ -248,6 +249,7 @@ export class HookedModel {
     const out = new Map<number, MxArray>();
     for (const layer of wanted) out.set(layer, mx.array(cache.get("pattern", layer)));
     cache.dispose();
+    freeWhenDropped(out.values());
     return out;
   }
 
@@ -296,6 +298,7 @@ export class HookedModel {
           continue;
         }
         mx.eval(...arrays.values());
+        freeWhenDropped(arrays.values());
         yield { ...step, cache: new ActivationCache(arrays, aliases, this.names, this.readout) };
       }
     } finally {
@@ -380,10 +383,11 @@ export class HookedModel {
   }
 
   // One forward pass of the batch, in a run (of this HookedModel's, or added to the one in
-  // progress) whose hooks see the batch's tokens.
+  // progress) whose hooks see the batch's tokens. The logits are the caller's: dispose() frees them
+  // at once, and the garbage collector when they are dropped.
   #run(batch: PaddedBatch): MxArray {
     const { tokens, padding } = batch;
-    return this.#runWith(
+    const logits = this.#runWith(
       [],
       () =>
         mx.tidy(() => {
@@ -392,6 +396,8 @@ export class HookedModel {
         }),
       { tokens, leftPadding: batch.leftPadding },
     );
+    freeWhenDropped([logits]);
+    return logits;
   }
 
   // The tokenizer's pad token where it has one; any id would do, since padding is masked out.
