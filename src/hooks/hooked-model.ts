@@ -189,8 +189,9 @@ export class HookedModel {
 
   /**
    * Logits [B, L, vocab] with hooks on for this call only (besides this HookedModel's own, from
-   * addHook); no other run sees them. Hooks run in the order given; several on one path run in order. A batch of different
-   * lengths runs left-padded: hooks see (and ctx.tokens holds) the padded rows.
+   * addHook); no other run sees them. Hooks run in the order given; several on one path run in
+   * order. A batch of different lengths runs left-padded: hooks see (and ctx.tokens holds) the
+   * padded rows.
    */
   runWithHooks(input: ModelInput, options: HookOptions = {}): MxArray {
     const batch = this.padBatch(input, options);
