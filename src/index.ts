@@ -18,6 +18,7 @@ export {
   type CacheOptions,
   type HookedGenerateOptions,
   HookedModel,
+  type HookedToken,
   type HookOptions,
   type ModelInput,
   type TokenOptions,

@@ -35,9 +35,7 @@ std::vector<uint32_t>& FreeSlots() {
 }
 
 // The slot index a handle names, or -1 if the handle is malformed or stale.
-int64_t Lookup(const Napi::Value& v) {
-  if (!v.IsNumber()) return -1;
-  double h = v.As<Napi::Number>().DoubleValue();
+int64_t LookupHandle(double h) {
   if (!(h >= 0) || h >= kSlotRange * kGenerationLimit) return -1;
   auto generation = static_cast<uint32_t>(h / kSlotRange);
   auto index = static_cast<uint64_t>(h - generation * kSlotRange);
@@ -46,6 +44,10 @@ int64_t Lookup(const Napi::Value& v) {
   const Slot& slot = table[index];
   if (slot.generation != generation || !slot.array) return -1;
   return static_cast<int64_t>(index);
+}
+
+int64_t Lookup(const Napi::Value& v) {
+  return v.IsNumber() ? LookupHandle(v.As<Napi::Number>().DoubleValue()) : -1;
 }
 
 void Release(napi_env env, uint32_t index) {
@@ -120,7 +122,60 @@ MLUX_FN("dispose", Dispose) {
   return info.Env().Undefined();
 }
 
+// ---- the garbage-collection backstop ---------------------------------------------------------
+// freeWhenCollected(array, handle) frees the handle's array when the garbage collector collects
+// the JS object `array`. The finalizer runs inside the collection itself (a Node-API "basic"
+// finalizer, synchronous under NAPI_EXPERIMENTAL), so memory comes back even in a synchronous loop
+// that never yields to the event loop, where a FinalizationRegistry's callbacks never run. A
+// collection can happen in the middle of an addon call, which may hold a reference into the
+// table, so the finalizer only notes the handle; the outermost call frees what was noted as it
+// returns. A handle disposed meanwhile is stale by then and left alone.
+
+namespace {
+
+int call_depth = 0;
+
+std::vector<double>& CollectedHandles() {
+  static std::vector<double> collected;
+  return collected;
+}
+
+void NoteCollected(node_api_basic_env, void* data, void*) {
+  CollectedHandles().push_back(static_cast<double>(reinterpret_cast<uintptr_t>(data)));
+}
+
+void ReleaseCollected(napi_env env) {
+  std::vector<double> collected;
+  collected.swap(CollectedHandles());
+  for (double h : collected) {
+    int64_t index = LookupHandle(h);
+    if (index >= 0) Release(env, static_cast<uint32_t>(index));
+  }
+}
+
+}  // namespace
+
+CallInProgress::CallInProgress(napi_env env) : env(env) { ++call_depth; }
+
+CallInProgress::~CallInProgress() {
+  if (--call_depth == 0 && !CollectedHandles().empty()) ReleaseCollected(env);
+}
+
+MLUX_FN("freeWhenCollected", FreeWhenCollected) {
+  int64_t index = Lookup(info[1]);
+  if (!info[0].IsObject() || index < 0) {
+    throw Napi::TypeError::New(info.Env(), "freeWhenCollected(array, handle) needs an Array and its live handle");
+  }
+  // Handles stay below 2^52, so a handle fits the finalizer's pointer-sized datum exactly.
+  static_assert(sizeof(uintptr_t) >= 8, "handles need 64-bit pointers");
+  auto datum = reinterpret_cast<void*>(static_cast<uintptr_t>(info[1].As<Napi::Number>().DoubleValue()));
+  napi_status status = napi_add_finalizer(info.Env(), info[0], datum, NoteCollected, nullptr, nullptr);
+  NAPI_THROW_IF_FAILED(info.Env(), status, Napi::Value());
+  return info.Env().Undefined();
+}
+
 MLUX_FN("liveHandles", LiveHandles) {
+  if (call_depth == 1) ReleaseCollected(info.Env());  // this call holds no reference into the table
   return Napi::Number::New(info.Env(), static_cast<double>(Table().size() - FreeSlots().size()));
 }
 

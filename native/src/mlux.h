@@ -39,8 +39,18 @@ void ThrowQuietly(napi_env env, const char* message);
 // Turns every C++ exception (MLX raises std::invalid_argument, std::runtime_error, ...) into a
 // JavaScript Error carrying the same message, so no input can abort the process. Nothing leaves
 // this function as a C++ exception.
+// Counts addon calls in progress (a JS callback run from inside an MLX transform may call in
+// again). Arrays the garbage collector found unreachable are freed when the outermost call returns,
+// never while a call may hold a reference to one (handles.cc).
+struct CallInProgress {
+  explicit CallInProgress(napi_env env);
+  ~CallInProgress();
+  napi_env env;
+};
+
 template <Callback F>
 Napi::Value Guarded(const Napi::CallbackInfo& info) {
+  CallInProgress call(info.Env());
   try {
     return F(info);
   } catch (const Napi::Error& e) {
@@ -60,8 +70,9 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
 
 // ---- handles --------------------------------------------------------------------------------
 // A handle is a JS number naming one mx::array in the addon's table (handles.cc). dispose()
-// releases the array at once; src/mx/array.ts also frees arrays that JavaScript drops. The
-// array's byte size is reported to V8 as external memory while the handle holds it.
+// releases the array at once; freeWhenCollected (used by src/mx/array.ts) frees it once the garbage
+// collector collects its Array. The array's byte size is reported to V8 as external memory while
+// the handle holds it.
 
 Napi::Value Wrap(Napi::Env env, mx::array a);
 Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays);

@@ -2,7 +2,7 @@
 // at a time, each chosen by a sampler from the log-probabilities of the last position.
 
 import type { CausalLM, LayerCache } from "../models/causal-lm.ts";
-import type { MxArray } from "../mx/array.ts";
+import { freeWhenDropped, type MxArray } from "../mx/array.ts";
 import { deferRangeCheck, inDeferredRange } from "../mx/deferred-range.ts";
 import * as mx from "../mx/index.ts";
 import { track } from "../mx/scope.ts";
@@ -136,9 +136,11 @@ function readToken(chosen: MxArray): number {
   return Number(chosen.item());
 }
 
-// Gives a kept Array to the scope open where the caller resumed the generator, if any.
+// Gives a kept Array to the scope open where the caller resumed the generator, if any, and to the
+// garbage collector should the caller drop it without dispose().
 function handOver(a: MxArray): MxArray {
   track(a);
+  freeWhenDropped([a]);
   return a;
 }
 

@@ -10,16 +10,15 @@
 // batch; where products compute each row alike, as the quantized ones do, bit for bit.)
 import { type ModelReadout, modelReadout } from "../analysis/readout.ts";
 import { type GeneratedToken, type GenerateStepOptions, generateStep } from "../generate/generate.ts";
-
 import { Tokenizer } from "../load/tokenizer.ts";
 import type { CausalLM, LayerCache } from "../models/causal-lm.ts";
 import { type LoadedModel, type LoadOptions, loadModel } from "../models/load.ts";
-import { MxArray } from "../mx/array.ts";
+import { freeWhenDropped, MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { ActivationCache } from "./activation-cache.ts";
 import type { Hook, PreHook } from "./hook-types.ts";
 import { PaddedBatch } from "./padded-batch.ts";
-import { type HookHandle, HookRegistry } from "./registry.ts";
+import { type HookHandle, HookRegistry, HookRun } from "./registry.ts";
 import { type HookSelector, type SelectedTarget, TargetResolver } from "./select.ts";
 import { StandardNames } from "./standard-names.ts";
 
@@ -63,7 +62,8 @@ export class HookedModel {
   readonly names: StandardNames;
   /** The final norm and unembedding, for the caches' applyLn and logitAttrs. */
   readonly readout: ModelReadout;
-  readonly #registry = new HookRegistry();
+  /** This HookedModel's own hooks (addHook ...): on in each of its runs, never in another's. */
+  readonly #hooks = new HookRegistry();
   readonly #targets: TargetResolver;
 
   constructor(model: CausalLM, tokenizer?: Tokenizer) {
@@ -187,9 +187,10 @@ export class HookedModel {
   }
 
   /**
-   * Logits [B, L, vocab] with hooks on for this call only; they come off when it returns or
-   * throws. Hooks run in the order given; several on one path run in order. A batch of different
-   * lengths runs left-padded: hooks see (and ctx.tokens holds) the padded rows.
+   * Logits [B, L, vocab] with hooks on for this call only (besides this HookedModel's own, from
+   * addHook); no other run sees them. Hooks run in the order given; several on one path run in
+   * order. A batch of different lengths runs left-padded: hooks see (and ctx.tokens holds) the
+   * padded rows.
    */
   runWithHooks(input: ModelInput, options: HookOptions = {}): MxArray {
     const batch = this.padBatch(input, options);
@@ -210,20 +211,18 @@ export class HookedModel {
     const batch = this.padBatch(input, options);
     const selectors = options.names === undefined ? this.#defaultNames() : asList(options.names);
     const targets = this.#targets.resolveAll(selectors);
-    return this.withHooks(options, () => {
-      const arrays = new Map<string, MxArray>();
-      const recording = this.#attachRecorders(targets, () => arrays);
-      try {
-        const logits = this.#run(batch);
-        recording.detach();
-        mx.eval(logits, ...arrays.values());
-        return { logits, cache: new ActivationCache(arrays, recording.aliases, this.names, this.readout), batch };
-      } catch (error) {
-        recording.detach();
-        for (const a of arrays.values()) a.dispose();
-        throw error;
-      }
-    });
+    const hooks = this.#callHooks(options);
+    const arrays = new Map<string, MxArray>();
+    const recorders = this.#record(new HookRegistry(), targets, () => arrays);
+    try {
+      const logits = this.#runWith([hooks, recorders], () => this.#run(batch));
+      mx.eval(logits, ...arrays.values());
+      freeWhenDropped(arrays.values());
+      return { logits, cache: new ActivationCache(arrays, this.#aliases(targets), this.names, this.readout), batch };
+    } catch (error) {
+      for (const a of arrays.values()) a.dispose();
+      throw error;
+    }
   }
 
   /**
@@ -250,6 +249,7 @@ export class HookedModel {
     const out = new Map<number, MxArray>();
     for (const layer of wanted) out.set(layer, mx.array(cache.get("pattern", layer)));
     cache.dispose();
+    freeWhenDropped(out.values());
     return out;
   }
 
@@ -261,43 +261,49 @@ export class HookedModel {
    * cache's ring order on sliding-window layers once the window is full (attention does not
    * depend on key order; read positions accordingly). A module called twice per pass (a shared
    * rope) keeps its last call: use hook_q / hook_k for rotated queries and keys.
+   *
+   * The generation's hooks and recorders (and this HookedModel's own) are on only while the
+   * generator computes, from a call of next() to the token it yields: two generators used in turn
+   * each see only their own.
    */
   *generate(prompt: string | readonly number[], options: HookedGenerateOptions = {}): Generator<HookedToken> {
     const ids = typeof prompt === "string" ? this.#encode(prompt, options) : checkIds(prompt);
     const capture = options.capture === undefined ? [] : this.#targets.resolveAll(asList(options.capture));
-    const scope = this.addHooks(options);
+    const hooks = this.#callHooks(options);
     // Captured activations by step. A forward pass belongs to the step whose token it computes,
     // known from the KV cache's offset when it starts: the generator may build step n+1 before
     // it hands out token n, and prefill passes (offsets before the last prompt token) belong to none.
     const steps = new Map<number, Map<string, MxArray>>();
     let current: number | undefined;
-    const recordings: { detach(): void }[] = [];
+    const recorders = new HookRegistry();
+    if (capture.length) {
+      const start = cacheOffset(options.cache ?? []) + ids.length - 1;
+      recorders.add(this.model, "(model)", undefined, "pre", (_x, ctx) => {
+        current = cacheOffset(ctx.inputs[1] as readonly LayerCache[] | undefined) - start;
+        if (current >= 0) steps.set(current, new Map());
+      });
+    }
+    this.#record(recorders, capture, () => (current === undefined ? undefined : steps.get(current)));
+    const aliases = this.#aliases(capture);
+    const generation = generateStep(this.model, ids, options);
     try {
-      if (capture.length) {
-        const start = cacheOffset(options.cache ?? []) + ids.length - 1;
-        const stepStart = this.#registry.add(this.model, "(model)", undefined, "pre", (_x, ctx) => {
-          current = cacheOffset(ctx.inputs[1] as readonly LayerCache[] | undefined) - start;
-          if (current >= 0) steps.set(current, new Map());
-        });
-        recordings.push({ detach: () => stepStart.remove() });
-        recordings.push(this.#attachRecorders(capture, () => (current === undefined ? undefined : steps.get(current))));
-      }
-      const aliases = capture.length ? this.#aliases(capture) : new Map<string, string>();
-      let n = 0;
-      for (const step of generateStep(this.model, ids, options)) {
+      for (let n = 0; ; n++) {
+        const next = this.#runWith([hooks, recorders], () => generation.next());
+        if (next.done) return;
+        const step = next.value;
         const arrays = steps.get(n);
-        steps.delete(n++);
+        steps.delete(n);
         if (arrays === undefined) {
           yield step;
           continue;
         }
         mx.eval(...arrays.values());
+        freeWhenDropped(arrays.values());
         yield { ...step, cache: new ActivationCache(arrays, aliases, this.names, this.readout) };
       }
     } finally {
-      for (const r of recordings) r.detach();
+      generation.return(undefined);
       for (const arrays of steps.values()) for (const a of arrays.values()) a.dispose();
-      scope.remove();
     }
   }
 
@@ -313,8 +319,53 @@ export class HookedModel {
     return this.addHooks({ preHooks: [[selector, hook]] });
   }
 
-  /** Adds several hooks at once; all or none (a bad selector adds nothing). One handle removes them all. */
+  /**
+   * Adds several hooks at once; all or none (a bad selector adds nothing). One handle removes them
+   * all. They are this HookedModel's: on in each of its runs, never in another HookedModel's runs
+   * over the same model.
+   */
   addHooks(options: HookOptions): HookHandle {
+    return this.#addTo(this.#hooks, options);
+  }
+
+  /**
+   * Runs fn with these hooks on (besides this HookedModel's own) for every forward pass of its
+   * runs inside fn, or of the model called directly there; they are off again when fn returns or
+   * throws. fn must be synchronous.
+   */
+  withHooks<T>(options: HookOptions, fn: () => T): T {
+    return this.#runWith([this.#callHooks(options)], fn);
+  }
+
+  /** Paths that have hooks on now: this HookedModel's own, and those of its run in progress. */
+  hookedPaths(): string[] {
+    const run = HookRun.activeOf(this);
+    return run === undefined ? this.#hooks.hookedPaths() : run.hookedPaths();
+  }
+
+  /** Takes off every hook added with addHook, addPreHook or addHooks. */
+  removeAllHooks(): void {
+    this.#hooks.clear();
+  }
+
+  // ---- internals ----
+
+  // Runs fn with the given registries on: inside a run of this HookedModel in progress, added to
+  // it (nested calls compose); otherwise in a new run of this HookedModel's own hooks and these,
+  // which hides any other run's hooks.
+  #runWith<T>(registries: readonly HookRegistry[], fn: () => T, input?: HookRun["input"]): T {
+    const base = HookRun.activeOf(this) ?? new HookRun(this, [this.#hooks]);
+    return base.extended(registries, input).activate(fn);
+  }
+
+  // A registry of the call's own hooks (options.hooks, options.preHooks).
+  #callHooks(options: HookOptions): HookRegistry {
+    const hooks = new HookRegistry();
+    this.#addTo(hooks, options);
+    return hooks;
+  }
+
+  #addTo(registry: HookRegistry, options: HookOptions): HookHandle {
     const planned: [SelectedTarget, "pre" | "post", Hook | PreHook][] = [];
     for (const [selector, hook] of options.preHooks ?? []) {
       checkHookFunction(hook, selector);
@@ -324,48 +375,29 @@ export class HookedModel {
       checkHookFunction(hook, selector);
       for (const target of this.#targets.resolve(selector)) planned.push([target, target.input ? "pre" : "post", hook]);
     }
-    const handles = planned.map(([target, kind, hook]) => this.#attach(target.path, kind, hook));
+    const handles = planned.map(([target, kind, hook]) => this.#attach(registry, target.path, kind, hook));
     const remove = () => {
       for (const h of handles.reverse()) h.remove();
     };
     return { remove, [Symbol.dispose]: remove };
   }
 
-  /** Runs fn with hooks on; they come off when it returns or throws. */
-  withHooks<T>(options: HookOptions, fn: () => T): T {
-    const scope = this.addHooks(options);
-    try {
-      return fn();
-    } finally {
-      scope.remove();
-    }
-  }
-
-  /** Paths that have hooks on now. */
-  hookedPaths(): string[] {
-    return this.#registry.hookedPaths();
-  }
-
-  /** Takes every hook off. */
-  removeAllHooks(): void {
-    this.#registry.clear();
-  }
-
-  // ---- internals ----
-
+  // One forward pass of the batch, in a run (of this HookedModel's, or added to the one in
+  // progress) whose hooks see the batch's tokens. The logits are the caller's: dispose() frees them
+  // at once, and the garbage collector when they are dropped.
   #run(batch: PaddedBatch): MxArray {
     const { tokens, padding } = batch;
-    this.#registry.run.tokens = tokens;
-    this.#registry.run.leftPadding = batch.leftPadding;
-    try {
-      return mx.tidy(() => {
-        const ids = mx.array(tokens, "int32");
-        return padding ? this.model.call(ids, undefined, padding) : this.model.call(ids);
-      });
-    } finally {
-      this.#registry.run.tokens = undefined;
-      this.#registry.run.leftPadding = undefined;
-    }
+    const logits = this.#runWith(
+      [],
+      () =>
+        mx.tidy(() => {
+          const ids = mx.array(tokens, "int32");
+          return padding ? this.model.call(ids, undefined, padding) : this.model.call(ids);
+        }),
+      { tokens, leftPadding: batch.leftPadding },
+    );
+    freeWhenDropped([logits]);
+    return logits;
   }
 
   // The tokenizer's pad token where it has one; any id would do, since padding is masked out.
@@ -374,8 +406,8 @@ export class HookedModel {
     return (pad === undefined ? undefined : this.tokenizer?.tokenToId(pad)) ?? 0;
   }
 
-  #attach(path: string, kind: "pre" | "post", hook: Hook | PreHook): HookHandle {
-    return this.#registry.add(this.#targets.module(path), path, this.#layerOf(path), kind, hook);
+  #attach(registry: HookRegistry, path: string, kind: "pre" | "post", hook: Hook | PreHook): HookHandle {
+    return registry.add(this.#targets.module(path), path, this.#layerOf(path), kind, hook);
   }
 
   #layerOf(path: string): number | undefined {
@@ -383,13 +415,14 @@ export class HookedModel {
     return index < 0 ? undefined : index;
   }
 
-  // Hooks that record each target's activation into the map `into()` gives at that moment (none:
-  // not recorded). Keys go in the order the activations are produced (pre-hooks fire before a
-  // module runs, hooks after its children).
-  #attachRecorders(
+  // Adds to `recorders` hooks that record each target's activation into the map `into()` gives at
+  // that moment (none: not recorded). Keys go in the order the activations are produced (pre-hooks
+  // fire before a module runs, hooks after its children).
+  #record(
+    recorders: HookRegistry,
     targets: readonly SelectedTarget[],
     into: () => Map<string, MxArray> | undefined,
-  ): { aliases: Map<string, string>; detach(): void } {
+  ): HookRegistry {
     const store = (key: string) => (value: MxArray) => {
       const arrays = into();
       if (arrays === undefined) return undefined;
@@ -399,13 +432,8 @@ export class HookedModel {
       arrays.set(key, mx.keep(mx.array(value)));
       return undefined;
     };
-    const handles = targets.map((t) => this.#attach(t.path, t.input ? "pre" : "post", store(t.key)));
-    return {
-      aliases: this.#aliases(targets),
-      detach: () => {
-        for (const h of handles) h.remove();
-      },
-    };
+    for (const t of targets) this.#attach(recorders, t.path, t.input ? "pre" : "post", store(t.key));
+    return recorders;
   }
 
   // Module paths (and `path:input`) that name a cached standard key.

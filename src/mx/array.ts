@@ -4,7 +4,11 @@ import { type AnyTypedArray, type DType, dtypeCode, dtypeFromCode, TYPED_ARRAY }
 import { type Handle, nativeFunctions } from "./native.ts";
 import { track } from "./scope.ts";
 
-const n = nativeFunctions("astype", "dispose", "dtype", "nbytes", "shape", "toBytes", "toString");
+const n = nativeFunctions("astype", "dispose", "dtype", "freeWhenCollected", "nbytes", "shape", "toBytes", "toString");
+
+// Registers an array with the garbage-collection backstop (below), once; set by MxArray, which
+// keeps the mark.
+let watch: (a: MxArray) => boolean;
 
 /** A complex number read out of a complex64 array. */
 export interface Complex {
@@ -30,6 +34,16 @@ export class MxArray {
   #handle: Handle | null;
   #shape: number[] | undefined;
   #dtype: DType | undefined;
+  #watched = false;
+
+  static {
+    watch = (a) => {
+      if (a.#handle === null || a.#watched) return false;
+      a.#watched = true;
+      n.freeWhenCollected(a, a.#handle);
+      return true;
+    };
+  }
 
   /** @internal Arrays are made by mx functions, not with `new`. */
   constructor(handle: Handle) {
@@ -137,12 +151,13 @@ export class MxArray {
 }
 
 // The garbage-collection backstop: an Array that JavaScript drops without dispose() is freed when
-// it is collected. Registering with a FinalizationRegistry costs more than a small op itself, so
-// new Arrays wait in a list and only those still alive a moment later (at the next turn of the
-// event loop, or after 1024 more Arrays) are registered. Most intermediates are disposed before
-// then (by tidy or dispose) and never pay for it. Disposal needs no unregistering: freeing a
-// handle twice is a no-op in the addon.
-const collector = new FinalizationRegistry<Handle>((handle) => n.dispose(handle));
+// the garbage collector collects it. The addon frees it during the collection itself (see
+// freeWhenCollected in native/src/handles.cc), so memory comes back also inside a synchronous loop
+// that never yields to the event loop. Registering costs more than a small op itself, so new Arrays
+// wait in a list (which holds them) and only those still alive a moment later (at the next turn of
+// the event loop, or after 1024 more Arrays) are registered. Most intermediates are disposed before then (by tidy or
+// dispose) and never pay for it. Disposal needs no unregistering: a disposed handle is stale, and
+// the addon leaves stale handles alone.
 let young: MxArray[] = [];
 let sweepScheduled = false;
 
@@ -150,7 +165,7 @@ function registerSurvivors(): void {
   sweepScheduled = false;
   const batch = young;
   young = [];
-  for (const a of batch) if (!a.disposed) collector.register(a, a.handle);
+  for (const a of batch) watch(a);
 }
 
 function watchForCollection(a: MxArray): void {
@@ -160,6 +175,19 @@ function watchForCollection(a: MxArray): void {
     sweepScheduled = true;
     setImmediate(registerSurvivors).unref();
   }
+}
+
+/**
+ * @internal Registers arrays with the garbage-collection backstop now rather than a moment later:
+ * for what a computation returns to its caller to keep or drop (a run's logits, its cached
+ * activations), few and large, which a synchronous loop that drops them should get back without
+ * dispose(). The young arrays are registered with them (the list holds them strongly, and at the
+ * end of a computation it holds little else). Disposed arrays are skipped. Returns its argument.
+ */
+export function freeWhenDropped<T extends Iterable<MxArray>>(arrays: T): T {
+  registerSurvivors();
+  for (const a of arrays) watch(a);
+  return arrays;
 }
 
 /** @internal Wraps a fresh native handle in an Array. */

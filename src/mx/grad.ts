@@ -72,7 +72,10 @@ export function vjp(
   const primalHandles = handles(primals);
   const cotangentHandles = handles(cotangents);
   return tidy(() => {
-    const [outputs, vjps] = n.vjp(tracing(fn, "vjp"), primalHandles, cotangentHandles) as [Handle[], Handle[]];
+    const [outputs, vjps] = acrossAddon(() => n.vjp(tracing(fn, "vjp"), primalHandles, cotangentHandles)) as [
+      Handle[],
+      Handle[],
+    ];
     return { outputs: wrapAll(outputs), vjps: wrapAll(vjps) };
   });
 }
@@ -90,7 +93,10 @@ export function jvp(
   const primalHandles = handles(primals);
   const tangentHandles = handles(tangents);
   return tidy(() => {
-    const [outputs, jvps] = n.jvp(tracing(fn, "jvp"), primalHandles, tangentHandles) as [Handle[], Handle[]];
+    const [outputs, jvps] = acrossAddon(() => n.jvp(tracing(fn, "jvp"), primalHandles, tangentHandles)) as [
+      Handle[],
+      Handle[],
+    ];
     return { outputs: wrapAll(outputs), jvps: wrapAll(jvps) };
   });
 }
@@ -101,7 +107,32 @@ function checkFunction(fn: unknown, transform: string): void {
 
 // The callback the addon calls: tracer handles in, fn's output handles back.
 function tracing(fn: (...args: MxArray[]) => FunctionOutput, transform: string): (tracers: Handle[]) => Handle[] {
-  return (tracers) => outputHandles(fn(...wrapAll(tracers)), transform);
+  return boxingThrows((tracers) => outputHandles(fn(...wrapAll(tracers)), transform));
+}
+
+// What a traced function throws crosses the addon in a box and comes out as it was thrown: the
+// addon's errors keep the thrown value in a Node-API reference, which (under NAPI_EXPERIMENTAL,
+// see binding.gyp) holds undefined or null but cannot then be read back as an error.
+class Thrown {
+  constructor(readonly value: unknown) {}
+}
+
+function boxingThrows<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return (...args) => {
+    try {
+      return fn(...args);
+    } catch (error) {
+      throw new Thrown(error);
+    }
+  };
+}
+
+function acrossAddon<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw error instanceof Thrown ? error.value : error;
+  }
 }
 
 function outputHandles(out: unknown, transform: string): Handle[] {
@@ -126,7 +157,7 @@ function differentiate(
   for (const [i, tree] of trees.entries()) flattenTree(tree, leaves, `argument ${positions[i]}`);
   if (leaves.length === 0) throw new Error("mx.grad: the differentiated arguments hold no Arrays");
   let returnedList = false;
-  const callback = (tracers: Handle[]): Handle[] => {
+  const callback = boxingThrows((tracers: Handle[]): Handle[] => {
     const traced = wrapAll(tracers);
     const callArgs = args.slice();
     const cursor = { next: 0 };
@@ -134,12 +165,14 @@ function differentiate(
     const out = fn(...callArgs);
     returnedList = Array.isArray(out);
     return outputHandles(out, "grad");
-  };
+  });
   const { values, grads } = tidy(() => {
-    const [valueHandles, gradHandles] = n.valueAndGrad(
-      callback,
-      leaves.map((a) => a.handle),
-      leaves.map((_, i) => i),
+    const [valueHandles, gradHandles] = acrossAddon(() =>
+      n.valueAndGrad(
+        callback,
+        leaves.map((a) => a.handle),
+        leaves.map((_, i) => i),
+      ),
     ) as [Handle[], Handle[]];
     return { values: wrapAll(valueHandles), grads: wrapAll(gradHandles) };
   });

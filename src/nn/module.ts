@@ -8,11 +8,37 @@ import { evaluate } from "../mx/runtime.ts";
 import { nearestNames } from "./nearest.ts";
 
 /**
- * What the hooks layer attaches to a module: call() hands it the inputs and the module's own
- * computation, and returns what it returns. Modules without one run forward() directly.
+ * What the hooks layer puts between a module call and its computation while a run is active:
+ * call() hands it the module and its inputs, and returns what it returns.
  */
 export interface CallInterceptor {
-  intercept(module: Module, args: unknown[], forward: (args: unknown[]) => unknown): unknown;
+  /** Runs the module (module.forward(...args)) with whatever the run has for it. */
+  intercept(module: Module, args: unknown[]): unknown;
+  /** Whether the run has hooks on this module (modules skip work only a hook would see). */
+  hooks(module: Module): boolean;
+}
+
+// The interceptor of the run in progress, if any. Runs are synchronous and nest, so one slot with
+// save-and-restore suffices; with none, call() is a direct forward().
+let activeInterceptor: CallInterceptor | undefined;
+
+/**
+ * Runs fn with `interceptor` seeing every module call (undefined: none), then restores the one
+ * that was active before, also when fn throws. `fn` must be synchronous.
+ */
+export function withCallInterceptor<T>(interceptor: CallInterceptor | undefined, fn: () => T): T {
+  const outer = activeInterceptor;
+  activeInterceptor = interceptor;
+  try {
+    return fn();
+  } finally {
+    activeInterceptor = outer;
+  }
+}
+
+/** The interceptor of the run in progress, if any. */
+export function activeCallInterceptor(): CallInterceptor | undefined {
+  return activeInterceptor;
 }
 
 /**
@@ -28,9 +54,6 @@ export abstract class Module {
    */
   static readonly inputNames: readonly string[] = ["x"];
 
-  /** Set by the hooks layer while hooks are attached to this module (src/hooks). */
-  _interceptor?: CallInterceptor;
-
   /** The computation of this module; parents run children through call(), not forward(). */
   // biome-ignore lint/suspicious/noExplicitAny: each module narrows its own signature.
   forward(..._args: any[]): unknown {
@@ -42,14 +65,16 @@ export abstract class Module {
    * see and change what flows (the same path-addressed points as mlx-lm's module tree).
    */
   call<M extends Module>(this: M, ...args: Parameters<M["forward"]>): ReturnType<M["forward"]> {
-    const interceptor = this._interceptor;
-    if (interceptor === undefined) return this.forward(...args) as ReturnType<M["forward"]>;
-    return interceptor.intercept(this, args, (a) => this.forward(...a)) as ReturnType<M["forward"]>;
+    if (activeInterceptor === undefined) return this.forward(...args) as ReturnType<M["forward"]>;
+    return activeInterceptor.intercept(this, args) as ReturnType<M["forward"]>;
   }
 
-  /** Whether hooks are attached here (modules skip work only a hook would see, e.g. per-head results). */
+  /**
+   * Whether the run in progress has hooks here (modules skip work only a hook would see, e.g.
+   * per-head results).
+   */
   get hooked(): boolean {
-    return this._interceptor !== undefined;
+    return activeInterceptor?.hooks(this) ?? false;
   }
 
   /** Own children in declaration order, hook points (HookPoint children, `hook_*`) last: [name, child]. */

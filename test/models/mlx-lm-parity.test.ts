@@ -46,6 +46,10 @@ for (const [name, entry] of Object.entries(manifest.checkpoints)) {
             assertClose(mx.index(logits, -1), ref("logits_last"), EXACT, `prompt ${i} last row`);
           });
           const prompt = ref("tokens").tolist() as number[];
+          // Arrays dropped earlier (by loading) are freed before the count: the garbage collector
+          // frees dropped arrays whenever it runs, also in the middle of the generation below.
+          await new Promise((resolve) => setImmediate(resolve));
+          globalThis.gc?.();
           const liveBefore = mx.liveArrays();
           const expected = ref("generated").tolist() as number[];
           const generated: number[] = [];

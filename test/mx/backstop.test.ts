@@ -1,0 +1,30 @@
+// The garbage-collection backstop frees arrays that JavaScript drops without dispose() during the
+// collection itself, so a synchronous loop that never yields to the event loop gets its memory
+// back (a FinalizationRegistry's callbacks would wait for the loop to end). Needs node --expose-gc.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { mx } from "mlux";
+
+test("arrays dropped in a synchronous loop are freed by a collection in the same turn", () => {
+  assert.equal(typeof globalThis.gc, "function", "run the tests with node --expose-gc");
+  const before = mx.liveArrays();
+  const MB = 2 ** 20;
+  const activeBefore = mx.memory.activeMemory();
+  for (let i = 0; i < 3000; i++) mx.eval(mx.add(mx.zeros([64 * 1024]), i)); // 256 KiB each, dropped
+  const during = mx.liveArrays();
+  globalThis.gc?.();
+  const after = mx.liveArrays();
+  // Up to 1,023 of the newest wait in the young list, not yet registered (src/mx/array.ts).
+  assert.ok(after - before < 1024, `${after - before} of ${during - before} arrays still alive after collection`);
+  const grown = (mx.memory.activeMemory() - activeBefore) / MB;
+  // 3,000 x 256 KiB = 750 MiB were made; at most the 1,023 unregistered ones (256 MiB) may stay.
+  assert.ok(grown <= 256, `MLX active memory grew by ${grown.toFixed(1)} MiB`);
+});
+
+test("an array still referenced survives the collection and stays readable", () => {
+  const kept = mx.add(mx.arange(4), 1);
+  for (let i = 0; i < 2100; i++) mx.add(mx.ones([2]), i); // two sweeps of the young list register `kept`
+  globalThis.gc?.();
+  assert.deepEqual(kept.tolist(), [1, 2, 3, 4]);
+  kept.dispose();
+});
