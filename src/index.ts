@@ -17,6 +17,7 @@ export type {
   Labeled,
   StackOptions,
 } from "./analysis/residual-stream.ts";
+export { type AblationKind, type AblationOptions, AblationResult, ablation } from "./experiments/ablation.ts";
 export type { Metric, TokenRef } from "./experiments/metric.ts";
 export {
   activationPatching,
