@@ -21,7 +21,8 @@ const top = mx.argmax(mx.index(logits0, 0, -1, ":")).item() as number;
 logits0.dispose();
 const metric = { kind: "prob", token: top } as const;
 
-// The mean of each layer's output (or z) over the prompt's positions after BOS.
+// The mean of each layer's output (or z) over the prompt's positions, BOS left out as ablation() does.
+const from = tokens[0] === hm.tokenizer?.bosTokenId ? 1 : 0;
 function means(site: "resid_post" | "z"): Map<string, mx.Array> {
   const keys = layers.map((l) => `${site}.${l}`);
   const acts = activations(hm, tokens, keys);
@@ -31,8 +32,8 @@ function means(site: "resid_post" | "z"): Map<string, mx.Array> {
       const a = mx.astype(acts.get(k) as mx.Array, "float32");
       const mean =
         site === "z"
-          ? mx.mean(mx.index(a, ":", "1:", ":"), { axis: 1 })
-          : mx.mean(mx.index(a, "1:", ":"), { axis: 0, keepdims: true });
+          ? mx.mean(mx.index(a, ":", `${from}:`, ":"), { axis: 1 })
+          : mx.mean(mx.index(a, `${from}:`, ":"), { axis: 0, keepdims: true });
       return [k, mx.keep(mean)];
     }),
   );
