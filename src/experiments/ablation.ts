@@ -206,7 +206,13 @@ function ablationSource(
       },
     };
   }
-  const random = seededRandom(options.seed ?? 0);
+  // One reference prompt per cell, in the order value() is asked for, from MLX's seeded generator.
+  const cells = layers.length * (perHead ? hm.model.layout.dims.heads : (options.positions ?? tokens).length);
+  const draws = mx.tidy(
+    () =>
+      mx.random.randint(0, reference.length, [cells], { key: mx.random.key(options.seed ?? 0) }).tolist() as number[],
+  );
+  let drawn = 0;
   const needed = Math.max(...(options.positions ?? [tokens.length - 1])) + 1;
   reference.forEach((ids, b) => {
     if (ids.length < needed) {
@@ -218,7 +224,7 @@ function ablationSource(
   });
   return {
     value: (i, column, positions) => {
-      const r = Math.floor(random() * reference.length);
+      const r = draws[drawn++] as number;
       const key = keys[i] as string;
       const value = mx.tidy(() =>
         perHead
@@ -241,16 +247,4 @@ function topToken(hm: HookedModel, tokens: readonly number[]): number {
 
 function tokenText(hm: HookedModel, id: number): string {
   return hm.tokenizer === undefined ? String(id) : hm.toString([id]);
-}
-
-// mulberry32: a small seeded generator, so a resample ablation is repeatable.
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
