@@ -2,6 +2,13 @@
 
 export type { CacheLayout } from "./analysis/cache-layout.ts";
 export type { PositionSelector } from "./analysis/cache-source.ts";
+export {
+  klDivergence,
+  logitDifference,
+  logProbabilities,
+  normalizedRecovery,
+  tokenProbability,
+} from "./analysis/metrics.ts";
 export type { ApplyLnOptions, TokenIds } from "./analysis/norm-stack.ts";
 export type { FinalNorm, ModelIdentity, ModelReadout, Unembedding } from "./analysis/readout.ts";
 export type {
@@ -10,6 +17,19 @@ export type {
   Labeled,
   StackOptions,
 } from "./analysis/residual-stream.ts";
+export { type AblationKind, type AblationOptions, AblationResult, ablation } from "./experiments/ablation.ts";
+export type { Metric, TokenRef } from "./experiments/metric.ts";
+export {
+  activationPatching,
+  type LayerSweepOptions,
+  LayerSweepResult,
+  type PatchDirection,
+  type PatchingOptions,
+  PatchingResult,
+  patchAcrossLayers,
+  type TopToken,
+} from "./experiments/patching.ts";
+export type { Site } from "./experiments/sites.ts";
 export { type GeneratedToken, type GenerateStepOptions, generateStep, generateTokens } from "./generate/generate.ts";
 export { makeSampler, repetitionPenalty, type Sampler, type SamplingOptions } from "./generate/sampling.ts";
 export { ActivationCache, type CacheModel } from "./hooks/activation-cache.ts";
