@@ -14,6 +14,7 @@ import { Tokenizer } from "../load/tokenizer.ts";
 import type { CausalLM, LayerCache } from "../models/causal-lm.ts";
 import { type LoadedModel, type LoadOptions, loadModel } from "../models/load.ts";
 import { freeWhenDropped, MxArray } from "../mx/array.ts";
+import { isInteger } from "../mx/dtype.ts";
 import * as mx from "../mx/index.ts";
 import { ActivationCache } from "./activation-cache.ts";
 import type { Hook, PreHook } from "./hook-types.ts";
@@ -111,28 +112,45 @@ export class HookedModel {
   toTokens(input: ModelInput, options: TokenOptions = {}): number[][] {
     if (input instanceof MxArray) {
       if (input.ndim !== 2) throw new Error(`token Arrays must be [batch, positions], got shape [${input.shape}]`);
-      return (input.tolist() as number[][]).map(checkIds);
+      if (!isInteger(input.dtype)) {
+        throw new TypeError(
+          `token Arrays must have an integer dtype, got ${input.dtype}; cast whole-number ids with .astype("int32")`,
+        );
+      }
+      return (input.tolist() as number[][]).map((ids, b) => this.#checkIds(ids, input.shape[0] === 1 ? undefined : b));
     }
     if (typeof input === "string") return [this.#encode(input, options)];
     if (!Array.isArray(input) || input.length === 0) {
       throw new Error("input must be a text, a list of texts, or token ids ([L] or [B][L]), and not empty");
     }
     if (input.every((x) => typeof x === "string")) return input.map((text) => this.#encode(text as string, options));
-    if (input.every((x) => typeof x === "number")) return [checkIds(input as number[])];
-    if (input.every((x) => Array.isArray(x))) return (input as number[][]).map((ids, b) => checkIds(ids, b));
+    if (input.every((x) => typeof x === "number")) return [this.#checkIds(input as number[])];
+    if (input.every((x) => Array.isArray(x))) return (input as number[][]).map((ids, b) => this.#checkIds(ids, b));
     throw new Error("input must be a text, a list of texts, or token ids ([L] or [B][L]); this one mixes kinds");
   }
 
-  /** Each token of a text as its own string (the first prompt of a batch). */
+  /** Each token of one prompt as its own string (a batch is refused: call it per prompt). */
   toStrTokens(input: ModelInput, options: TokenOptions = {}): string[] {
     const tokenizer = this.#needTokenizer();
-    const ids = this.toTokens(input, options)[0] as number[];
-    return ids.map((id) => tokenizer.decode([id]));
+    const batch = this.toTokens(input, options);
+    if (batch.length !== 1) {
+      throw new Error(`toStrTokens takes one prompt, got a batch of ${batch.length}; call it for each prompt`);
+    }
+    return (batch[0] as number[]).map((id) => tokenizer.decode([id]));
   }
 
-  /** The text of token ids. */
+  /** The text of token ids (each an integer from 0 to the vocabulary size - 1). */
   toString(ids: readonly number[]): string {
-    return this.#needTokenizer().decode(ids);
+    const tokenizer = this.#needTokenizer();
+    if (!Array.isArray(ids)) throw new TypeError(`toString takes a list of token ids, got ${typeof ids}`);
+    ids.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= tokenizer.vocabSize) {
+        throw new RangeError(
+          `token id ${JSON.stringify(id)} at position ${i} is not in the vocabulary (0 to ${tokenizer.vocabSize - 1})`,
+        );
+      }
+    });
+    return tokenizer.decode(ids);
   }
 
   /**
@@ -267,7 +285,7 @@ export class HookedModel {
    * each see only their own.
    */
   *generate(prompt: string | readonly number[], options: HookedGenerateOptions = {}): Generator<HookedToken> {
-    const ids = typeof prompt === "string" ? this.#encode(prompt, options) : checkIds(prompt);
+    const ids = typeof prompt === "string" ? this.#encode(prompt, options) : this.#checkIds(prompt);
     const capture = options.capture === undefined ? [] : this.#targets.resolveAll(asList(options.capture));
     const hooks = this.#callHooks(options);
     // Captured activations by step. A forward pass belongs to the step whose token it computes,
@@ -400,6 +418,22 @@ export class HookedModel {
     return logits;
   }
 
+  // Token ids as the model takes them: whole numbers from 0 to its vocabulary size - 1. `row`: the
+  // prompt's place in a batch, named in the error.
+  #checkIds(ids: readonly number[], row?: number): number[] {
+    const where = row === undefined ? "" : `prompt ${row} of the batch: `;
+    const vocab = this.model.layout.dims.vocabSize;
+    if (ids.length === 0) throw new Error(`${where}token ids must not be empty`);
+    ids.forEach((id, i) => {
+      if (!Number.isInteger(id) || id < 0 || id >= vocab) {
+        throw new RangeError(
+          `${where}token ids must be whole numbers from 0 to ${vocab - 1} (the model's vocabulary), got ${JSON.stringify(id)} at position ${i}`,
+        );
+      }
+    });
+    return [...ids];
+  }
+
   // The tokenizer's pad token where it has one; any id would do, since padding is masked out.
   #padId(): number {
     const pad = this.tokenizer?.specialTokens.pad_token;
@@ -472,18 +506,6 @@ function cacheOffset(caches: readonly LayerCache[] | undefined): number {
 
 function asList(selectors: HookSelector | readonly HookSelector[]): readonly HookSelector[] {
   return Array.isArray(selectors) ? (selectors as readonly HookSelector[]) : [selectors as HookSelector];
-}
-
-// `row`: the prompt's place in a batch, named in the error.
-function checkIds(ids: readonly number[], row?: number): number[] {
-  const where = row === undefined ? "" : `prompt ${row} of the batch: `;
-  if (ids.length === 0) throw new Error(`${where}token ids must not be empty`);
-  ids.forEach((id, i) => {
-    if (!Number.isInteger(id) || id < 0) {
-      throw new Error(`${where}token ids must be non-negative integers, got ${JSON.stringify(id)} at position ${i}`);
-    }
-  });
-  return [...ids];
 }
 
 function checkHookFunction(hook: unknown, selector: HookSelector): void {

@@ -86,8 +86,27 @@ describe("tokens", () => {
 
   test("bad inputs are refused with what would be right", () => {
     assert.throws(() => hm.forward([]), /not empty/);
-    assert.throws(() => hm.forward([1, 2.5]), /non-negative integers/);
+    assert.throws(() => hm.forward([1, 2.5]), /token ids must be whole numbers from 0 to/);
     assert.throws(() => hm.forward([[1, 2], "x"] as never), /mixes kinds/);
+    // Float Arrays of whole numbers are not token ids.
+    for (const run of [
+      (x: mx.Array) => hm.forward(x),
+      (x: mx.Array) => hm.runWithHooks(x),
+      (x: mx.Array) => hm.runWithCache(x, { names: ["resid_post.0"] }),
+      (x: mx.Array) => hm.getAttentionPatterns(x),
+      (x: mx.Array) => hm.toTokens(x),
+    ]) {
+      assert.throws(
+        () => run(mx.expandDims(mx.arange(1, 5, 1, "float32"), 0)),
+        /token Arrays must have an integer dtype, got float32/,
+      );
+    }
+    const vocab = hm.model.layout.dims.vocabSize;
+    assert.throws(() => hm.forward([1, vocab]), new RegExp(`whole numbers from 0 to ${vocab - 1}.*got ${vocab}`));
+    assert.throws(() => hm.toString([1e9]), /token id 1000000000 at position 0 is not in the vocabulary/);
+    assert.throws(() => hm.toString([-1]), /not in the vocabulary/);
+    assert.throws(() => hm.toStrTokens(["In the", "And God"]), /toStrTokens takes one prompt, got a batch of 2/);
+    assert.deepEqual(hm.toStrTokens([[1, 450]]), hm.toStrTokens([1, 450]));
   });
 });
 
