@@ -8,6 +8,7 @@
 //   generate  mx, load, nn, models
 //   analysis  mx, nn, models        (pure analysis math over interfaces it declares itself)
 //   hooks     mx, load, nn, models, generate, analysis
+//   experiments  mx, load, nn, models, generate, analysis, hooks   (experiments that run a HookedModel)
 //   cli       every layer above
 //
 // src/index.ts (the public entry) may import any layer; no other file sits directly in src/.
@@ -26,7 +27,8 @@ const LAYERS: Record<string, readonly string[]> = {
   generate: ["mx", "load", "nn", "models"],
   analysis: ["mx", "nn", "models"],
   hooks: ["mx", "load", "nn", "models", "generate", "analysis"],
-  cli: ["mx", "load", "nn", "models", "generate", "analysis", "hooks"],
+  experiments: ["mx", "load", "nn", "models", "generate", "analysis", "hooks"],
+  cli: ["mx", "load", "nn", "models", "generate", "analysis", "hooks", "experiments"],
 };
 
 const ENTRY = "index.ts";
@@ -149,6 +151,21 @@ describe("layering of src/", () => {
     );
   });
 
+  test("experiments sit above hooks and below cli", () => {
+    const files = new Map([
+      [
+        "experiments/e.ts",
+        'import { HookedModel } from "../hooks/hooked-model.ts";\nimport { main } from "../cli/main.ts";',
+      ],
+      ["hooks/h.ts", 'import { logitLens } from "../experiments/logit-lens.ts";'],
+      ["cli/c.ts", 'import { logitLens } from "../experiments/logit-lens.ts";'],
+    ]);
+    assert.deepEqual(checkLayering(files).map(format), [
+      'src/experiments/e.ts:2: experiments imports cli ("../cli/main.ts"); experiments may import only mx, load, nn, models, generate, analysis, hooks',
+      'src/hooks/h.ts:1: hooks imports experiments ("../experiments/logit-lens.ts"); hooks may import only mx, load, nn, models, generate, analysis',
+    ]);
+  });
+
   test("analysis sits below hooks, and src/ holds only the entry and layer folders", () => {
     const files = new Map([
       ["analysis/a.ts", 'import { StandardNames } from "../hooks/standard-names.ts";'],
@@ -162,7 +179,7 @@ describe("layering of src/", () => {
     assert.deepEqual(checkLayering(files).map(format), [
       'src/analysis/a.ts:1: analysis imports hooks ("../hooks/standard-names.ts"); analysis may import only mx, nn, models',
       "src/helpers.ts:1: only index.ts may sit directly in src/; move it into a layer folder",
-      "src/server/s.ts:1: src/server/ is not a known layer (mx, load, nn, models, generate, analysis, hooks, cli); add it to the layer table",
+      "src/server/s.ts:1: src/server/ is not a known layer (mx, load, nn, models, generate, analysis, hooks, experiments, cli); add it to the layer table",
       'src/generate/g.ts:1: imports "../index.ts": nothing inside src/ may import index.ts',
       'src/load/l.ts:1: imports "../../package.json", which is outside src/',
     ]);
