@@ -2,6 +2,13 @@
 
 export type { CacheLayout } from "./analysis/cache-layout.ts";
 export type { PositionSelector } from "./analysis/cache-source.ts";
+export {
+  detectionPattern,
+  HEAD_KINDS,
+  type HeadKind,
+  type HeadScoreOptions,
+  headScores,
+} from "./analysis/head-scores.ts";
 export type { ApplyLnOptions, TokenIds } from "./analysis/norm-stack.ts";
 export type { FinalNorm, ModelIdentity, ModelReadout, Unembedding } from "./analysis/readout.ts";
 export type {
@@ -10,6 +17,26 @@ export type {
   Labeled,
   StackOptions,
 } from "./analysis/residual-stream.ts";
+export { logProbs, type TokenLoss, tokenLoss } from "./analysis/token-loss.ts";
+export { argTopK, type TopToken, topTokens } from "./analysis/top-tokens.ts";
+export { applyFinalNorm, type UnembedOptions, unembed } from "./analysis/unembed.ts";
+export {
+  detectHeads,
+  type HeadDetectorOptions,
+  HeadDetectorResult,
+  repeatedRandomTokens,
+  type ScoredHead,
+} from "./experiments/head-detectors.ts";
+export {
+  LENS_PROBES,
+  type LensGrid,
+  type LensProbe,
+  type LensToken,
+  type LogitLensOptions,
+  LogitLensResult,
+  logitLens,
+} from "./experiments/logit-lens.ts";
+export { type AnswerToken, type TestPromptOptions, TestPromptResult, testPrompt } from "./experiments/test-prompt.ts";
 export { type GeneratedToken, type GenerateStepOptions, generateStep, generateTokens } from "./generate/generate.ts";
 export { makeSampler, repetitionPenalty, type Sampler, type SamplingOptions } from "./generate/sampling.ts";
 export { ActivationCache, type CacheModel } from "./hooks/activation-cache.ts";
