@@ -3,9 +3,15 @@
 export type { CacheLayout } from "./analysis/cache-layout.ts";
 export type { PositionSelector } from "./analysis/cache-source.ts";
 export {
+  detectionPattern,
+  HEAD_KINDS,
+  type HeadKind,
+  type HeadScoreOptions,
+  headScores,
+} from "./analysis/head-scores.ts";
+export {
   klDivergence,
   logitDifference,
-  logProbabilities,
   normalizedRecovery,
   tokenProbability,
 } from "./analysis/metrics.ts";
@@ -17,19 +23,39 @@ export type {
   Labeled,
   StackOptions,
 } from "./analysis/residual-stream.ts";
+export { logProbs, type TokenLoss, tokenLoss } from "./analysis/token-loss.ts";
+export { type TopToken, topTokens } from "./analysis/top-tokens.ts";
+export { applyFinalNorm, type UnembedOptions, unembed } from "./analysis/unembed.ts";
 export { type AblationKind, type AblationOptions, AblationResult, ablation } from "./experiments/ablation.ts";
+export {
+  detectHeads,
+  type HeadDetectorOptions,
+  HeadDetectorResult,
+  repeatedRandomTokens,
+  type ScoredHead,
+} from "./experiments/head-detectors.ts";
+export {
+  LENS_PROBES,
+  type LensGrid,
+  type LensProbe,
+  type LensToken,
+  type LogitLensOptions,
+  LogitLensResult,
+  logitLens,
+} from "./experiments/logit-lens.ts";
 export type { Metric, TokenRef } from "./experiments/metric.ts";
 export {
   activationPatching,
   type LayerSweepOptions,
   LayerSweepResult,
+  type NamedToken,
   type PatchDirection,
   type PatchingOptions,
   PatchingResult,
   patchAcrossLayers,
-  type TopToken,
 } from "./experiments/patching.ts";
 export type { Site } from "./experiments/sites.ts";
+export { type AnswerToken, type TestPromptOptions, TestPromptResult, testPrompt } from "./experiments/test-prompt.ts";
 export { type GeneratedToken, type GenerateStepOptions, generateStep, generateTokens } from "./generate/generate.ts";
 export { makeSampler, repetitionPenalty, type Sampler, type SamplingOptions } from "./generate/sampling.ts";
 export { ActivationCache, type CacheModel } from "./hooks/activation-cache.ts";

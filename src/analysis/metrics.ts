@@ -3,6 +3,7 @@
 // experiments compare). Each takes logits [N, vocab] (one row per run) and gives [N] float32.
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
+import { logProbs } from "./token-loss.ts";
 
 function asRows(logits: MxArray, fn: string): MxArray {
   if (logits.ndim !== 2) {
@@ -28,19 +29,16 @@ export function logitDifference(logits: MxArray, answer: number, wrong: number):
   });
 }
 
-/** log softmax over the vocabulary, per row. */
-export function logProbabilities(logits: MxArray): MxArray {
-  return mx.tidy(() => {
-    const rows = asRows(logits, "logProbabilities");
-    return mx.subtract(rows, mx.logsumexp(rows, { axis: -1, keepdims: true }));
-  });
+// log softmax over the vocabulary, per row [runs, vocab].
+function logProbRows(logits: MxArray, fn: string): MxArray {
+  return mx.tidy(() => logProbs(asRows(logits, fn)));
 }
 
 /** The probability of `token` per row. */
 export function tokenProbability(logits: MxArray, token: number): MxArray {
   return mx.tidy(() => {
     checkToken(token, logits.shape[1] as number, "tokenProbability", "token");
-    return mx.exp(mx.index(logProbabilities(logits), ":", token));
+    return mx.exp(mx.index(logProbRows(logits, "tokenProbability"), ":", token));
   });
 }
 
@@ -50,8 +48,8 @@ export function tokenProbability(logits: MxArray, token: number): MxArray {
  */
 export function klDivergence(logits: MxArray, reference: MxArray): MxArray {
   return mx.tidy(() => {
-    const rows = logProbabilities(logits);
-    const ref = logProbabilities(reference.ndim === 1 ? mx.expandDims(reference, 0) : reference);
+    const rows = logProbRows(logits, "klDivergence");
+    const ref = logProbRows(reference.ndim === 1 ? mx.expandDims(reference, 0) : reference, "klDivergence");
     if (ref.shape[0] !== 1 || ref.shape[1] !== rows.shape[1]) {
       throw new Error(
         `klDivergence: the reference must be [vocab] or [1, vocab] with the runs' ${rows.shape[1]} tokens, got shape [${reference.shape}]`,

@@ -34,6 +34,11 @@ export interface Unembedding {
   path: string;
   /** The rows of the unembedding matrix for these token ids: ids.shape + [d_model], dequantized to `dtype`. */
   directions(ids: MxArray, dtype: mx.DType): MxArray;
+  /**
+   * x [..., d_model] projected onto every token: [..., vocab], with the head's bias where it has one,
+   * computed in `dtype` (the weights dequantized or cast to it), before any soft-cap or scaling.
+   */
+  project(x: MxArray, dtype: mx.DType): MxArray;
   /** Logits are divided by this after the projection. */
   logitsScaling?: number;
   /** Logits are soft-capped as tanh(x / cap) · cap after the projection. */
@@ -104,24 +109,37 @@ function findReadout(model: CausalLM): ModelReadout {
   return { finalNorm, unembedding, identity: { architecture: layout.architecture, layers, dModel, vocabSize } };
 }
 
-function describeProjection(path: string, module: Module): Unembedding {
+function describeProjection(path: string, module: Module): Omit<Unembedding, "logitsScaling" | "finalLogitSoftcap"> {
+  const projectWith = (matrix: (dtype: mx.DType) => MxArray) => (x: MxArray, dtype: mx.DType) =>
+    mx.tidy(() => {
+      const bias = module instanceof Linear || module instanceof QuantizedLinear ? module.bias : undefined;
+      const logits = mx.matmul(mx.astype(x, dtype), mx.transpose(matrix(dtype)));
+      return bias === undefined ? logits : mx.add(logits, mx.astype(bias, dtype));
+    });
   if (module instanceof Linear || module instanceof Embedding) {
-    return { path, directions: (ids, dtype) => mx.tidy(() => mx.astype(mx.take(module.weight, ids, 0), dtype)) };
-  }
-  if (module instanceof QuantizedEmbedding) {
-    // Its forward pass dequantizes exactly the rows asked for.
-    return { path, directions: (ids, dtype) => mx.tidy(() => mx.astype(module.forward(ids), dtype)) };
-  }
-  if (module instanceof QuantizedLinear) {
-    // Only the asked rows are dequantized, never the whole vocabulary.
     return {
       path,
+      directions: (ids, dtype) => mx.tidy(() => mx.astype(mx.take(module.weight, ids, 0), dtype)),
+      project: projectWith((dtype) => mx.astype(module.weight, dtype)),
+    };
+  }
+  if (module instanceof QuantizedEmbedding || module instanceof QuantizedLinear) {
+    const spec = module._spec;
+    const dequantizeRows = (ids: MxArray | undefined, dtype: mx.DType) => {
+      const rows = (a: MxArray) => (ids === undefined ? a : mx.take(a, ids, 0));
+      const biases = module.biases ? rows(module.biases) : null;
+      return mx.dequantize(rows(module.weight), rows(module.scales), biases, { ...spec, dtype });
+    };
+    return {
+      path,
+      // Only the asked rows are dequantized, never the whole vocabulary. dequantize needs a matrix,
+      // so the ids go in flat (a scalar id is one row) and the rows take the ids' shape after.
       directions: (ids, dtype) =>
         mx.tidy(() => {
-          const rows = (a: MxArray) => mx.take(a, ids, 0);
-          const biases = module.biases ? rows(module.biases) : null;
-          return mx.dequantize(rows(module.weight), rows(module.scales), biases, { ...module._spec, dtype });
+          const flat = dequantizeRows(mx.reshape(ids, [-1]), dtype);
+          return mx.reshape(flat, [...ids.shape, flat.shape[1] as number]);
         }),
+      project: projectWith((dtype) => dequantizeRows(undefined, dtype)),
     };
   }
   throw new Error(`the unembedding at "${path}" is a ${module.constructor.name}, not a linear layer or embedding`);

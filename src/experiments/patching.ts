@@ -3,6 +3,7 @@
 // Denoising runs the corrupted prompt with clean activations put in; noising runs the clean prompt
 // with corrupted ones. Prompts of different lengths are aligned by explicit position pairs.
 import { normalizedRecovery } from "../analysis/metrics.ts";
+import { type TopToken, topTokens } from "../analysis/top-tokens.ts";
 import type { HookedModel, ModelInput } from "../hooks/hooked-model.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
@@ -168,10 +169,9 @@ export interface LayerSweepOptions {
   prependBos?: boolean;
 }
 
-export interface TopToken {
-  id: number;
+/** A candidate next token with its text. */
+export interface NamedToken extends TopToken {
   token: string;
-  prob: number;
 }
 
 export class LayerSweepResult {
@@ -180,9 +180,9 @@ export class LayerSweepResult {
     readonly sourcePosition: number,
     readonly targetPosition: number,
     /** The target's own next tokens at its last position. */
-    readonly baseline: TopToken[],
+    readonly baseline: NamedToken[],
     /** Per layer: the next tokens with that layer's site patched. */
-    readonly layers: { layer: number; top: TopToken[]; changed: boolean }[],
+    readonly layers: { layer: number; top: NamedToken[]; changed: boolean }[],
   ) {}
 
   toJSON() {
@@ -221,10 +221,9 @@ export function patchAcrossLayers(hm: HookedModel, options: LayerSweepOptions): 
     value: mx.index(cache.get(key), 0, `${sourcePosition}:${sourcePosition + 1}`, ":"),
   }));
   try {
-    const probs = (l: MxArray) => mx.softmax(mx.astype(l, "float32"), { axis: -1 });
-    const { base, edited } = runEdits(hm, target, edits, { readout: probs });
-    const baseline = topTokens(hm, base, k)[0] as TopToken[];
-    const patched = topTokens(hm, edited, k);
+    const { base, edited } = runEdits(hm, target, edits, { readout: (l) => mx.astype(l, "float32") });
+    const baseline = namedTopTokens(hm, base, k)[0] as NamedToken[];
+    const patched = namedTopTokens(hm, edited, k);
     base.dispose();
     edited.dispose();
     return new LayerSweepResult(
@@ -233,7 +232,7 @@ export function patchAcrossLayers(hm: HookedModel, options: LayerSweepOptions): 
       targetPosition,
       baseline,
       layers.map((layer, i) => {
-        const top = patched[i] as TopToken[];
+        const top = patched[i] as NamedToken[];
         return { layer, top, changed: top[0]?.id !== baseline[0]?.id };
       }),
     );
@@ -244,18 +243,9 @@ export function patchAcrossLayers(hm: HookedModel, options: LayerSweepOptions): 
 }
 
 // The k most probable tokens of each row of probabilities [N, vocab].
-function topTokens(hm: HookedModel, probs: MxArray, k: number): TopToken[][] {
-  const [ids, values] = mx.tidy(() => {
-    const order = mx.index(mx.argsort(mx.negative(probs), -1), ":", `:${k}`);
-    return [order, mx.takeAlongAxis(probs, order, -1)];
-  });
-  const idRows = ids.tolist() as number[][];
-  const probRows = values.tolist() as number[][];
-  ids.dispose();
-  values.dispose();
-  return idRows.map((row, r) =>
-    row.map((id, j) => ({ id, token: tokenText(hm, id), prob: (probRows[r] as number[])[j] as number })),
-  );
+// The k most likely next tokens of each row of logits, with their texts.
+function namedTopTokens(hm: HookedModel, logits: MxArray, k: number): NamedToken[][] {
+  return topTokens(logits, k).map((row) => row.map((t) => ({ ...t, token: tokenText(hm, t.id) })));
 }
 
 function tokenText(hm: HookedModel, id: number): string {

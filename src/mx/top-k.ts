@@ -9,8 +9,9 @@ import { flip, reshape } from "./shape.ts";
 
 /**
  * Indices (uint32) of the `k` largest elements along `axis` (default -1; null: the flattened
- * array), from the largest down (NaN counts as largest). `mx.takeAlongAxis(a, idx, axis)` gives
- * their values. Equal values come in no guaranteed order.
+ * array), from the largest down (NaN counts as largest), equal values in index order (which of
+ * several values tied at the k-th place is kept is not specified). `mx.takeAlongAxis(a, idx, axis)`
+ * gives their values.
  */
 export function argtopk(a: MxArray, k: number, axis: number | null = -1): MxArray {
   if (!(a instanceof MxArray)) throw new TypeError(`argtopk: expected an mx.Array, got ${describe(a)}`);
@@ -28,7 +29,10 @@ export function argtopk(a: MxArray, k: number, axis: number | null = -1): MxArra
     const x = axis === null ? reshape(a, [-1]) : a;
     // argpartition puts the k largest in the last k places, unordered; sorting only those orders them.
     const lastK = index(argpartition(x, size - k, dim), ...new Array(dim).fill(":"), `${size - k}:`);
-    const ascending = argsort(takeAlongAxis(x, lastK, dim), dim);
-    return takeAlongAxis(lastK, flip(ascending, dim), dim);
+    // Indices descending, a stable ascending sort by value, then reversed: values from the largest
+    // down, equal values in index order (no negation, so unsigned dtypes sort right too).
+    const byIndexDown = flip(takeAlongAxis(lastK, argsort(lastK, dim), dim), dim);
+    const ascending = argsort(takeAlongAxis(x, byIndexDown, dim), dim);
+    return flip(takeAlongAxis(byIndexDown, ascending, dim), dim);
   });
 }
