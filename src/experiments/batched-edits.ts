@@ -58,10 +58,13 @@ export function runEdits(
 
   const baseCaches = hm.model.makeCache();
   try {
-    const base = mx.tidy(() => {
-      const logits = hm.model.call(mx.array([tokens as number[]], "int32"), baseCaches) as MxArray;
-      return options.readout(mx.index(logits, ":", -1, ":"));
-    });
+    // Inside a run of hm, so its own (addHook) hooks apply here as in the edited passes.
+    const base = hm.withHooks({}, () =>
+      mx.tidy(() => {
+        const logits = hm.model.call(mx.array([tokens as number[]], "int32"), baseCaches) as MxArray;
+        return options.readout(mx.index(logits, ":", -1, ":"));
+      }),
+    );
     mx.eval(base);
     const shareable = options.sharePrefix !== false && baseCaches.every((c) => c instanceof KVCache);
     // Edits by the position their batch starts at, the batches in order.
@@ -117,19 +120,20 @@ function runBatch(
     byKey.set(edit.key, [...(byKey.get(edit.key) ?? []), row]);
   });
   const hooks = [...byKey].map(([key, rows]): [string, Hook] => [key, replacer(edits, rows, start)]);
-  const scope = hm.addHooks({ hooks });
   try {
-    return mx.tidy(() => {
-      const suffix = tokens.slice(start) as number[];
-      const ids = mx.array(
-        Array.from({ length: n }, () => suffix),
-        "int32",
-      );
-      const logits = hm.model.call(ids, caches) as MxArray;
-      return options.readout(mx.index(logits, ":", -1, ":"));
-    });
+    // The edits are hooks of this pass only, beside the HookedModel's own (addHook) hooks.
+    return hm.withHooks({ hooks }, () =>
+      mx.tidy(() => {
+        const suffix = tokens.slice(start) as number[];
+        const ids = mx.array(
+          Array.from({ length: n }, () => suffix),
+          "int32",
+        );
+        const logits = hm.model.call(ids, caches) as MxArray;
+        return options.readout(mx.index(logits, ":", -1, ":"));
+      }),
+    );
   } finally {
-    scope.remove();
     for (const c of caches ?? []) c.dispose();
   }
 }
