@@ -307,7 +307,20 @@ describe("bad batches", () => {
     assert.throws(() => hm.forward([[1, -3]]), /got -3 at position 1/);
     assert.throws(() => hm.forward([[1, Number.NaN]]), /got null at position 1/);
     assert.throws(() => hm.forward([[1, "2" as unknown as number]]), /got "2" at position 1/);
-    assert.throws(() => hm.forward(mx.array([[1.5, 2]])), /prompt 0 of the batch: .* got 1.5 at position 0/);
+    assert.throws(() => hm.forward(mx.array([[1.5, 2]])), /token Arrays must have an integer dtype, got float32/);
+    assert.throws(
+      () =>
+        hm.forward(
+          mx.array(
+            [
+              [1, 2],
+              [3, 1e9],
+            ],
+            "int32",
+          ),
+        ),
+      /prompt 1 of the batch: token ids must be whole numbers from 0 to \d+ .*got 1000000000 at position 1/,
+    );
     assert.throws(() => new Padding([1, -1]), /padding must be a non-negative integer per row/);
     assert.throws(
       () => hm.model.call(mx.array([[1, 2, 3]], "int32"), undefined, new Padding([1, 0])),
