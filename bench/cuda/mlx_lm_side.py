@@ -10,9 +10,11 @@ import time
 from pathlib import Path
 
 import mlx.core as mx
-import mlx.nn as nn
 from mlx_lm.generate import generate_step
 from mlx_lm.utils import load_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from layer_recording import timed_forward  # noqa: E402
 
 work = json.loads(Path(os.environ.get("MLUX_CUDA_WORKLOAD", Path(__file__).parent / "workload.json")).read_text())
 path = Path(sys.argv[1])
@@ -48,52 +50,15 @@ def decode_tokens_per_second():
     return work["decodeTokens"] / (time.perf_counter() - start)
 
 
-class Recorder(nn.Module):
-    """Calls the wrapped layer and keeps its output."""
-
-    def __init__(self, inner, store, key):
-        super().__init__()
-        self.inner = inner
-        self.store = store
-        self.key = key
-
-    def __getattr__(self, key):
-        # The model reads flags of its layers (use_sliding ...): answer with the wrapped layer's.
-        # mlx Modules keep their children as dict entries, so look there first.
-        if key in self:
-            return self[key]
-        if "inner" in self:
-            return getattr(self["inner"], key)
-        raise AttributeError(key)
-
-    def __call__(self, *args, **kwargs):
-        out = self.inner(*args, **kwargs)
-        self.store[self.key] = out
-        return out
-
-
-layers = model.layers
-originals = list(layers)
 one = mx.array(tokens(1, work["promptLength"]))
 
 
 def plain_seconds():
-    start = time.perf_counter()
-    mx.eval(model(one))
-    return time.perf_counter() - start
+    return timed_forward(model, one, record=False)
 
 
 def cached_seconds():
-    store = {}
-    for i, layer in enumerate(originals):
-        layers[i] = Recorder(layer, store, i)
-    start = time.perf_counter()
-    logits = model(one)
-    mx.eval(logits, *store.values())
-    elapsed = time.perf_counter() - start
-    for i, layer in enumerate(originals):
-        layers[i] = layer
-    return elapsed
+    return timed_forward(model, one, record=True)
 
 
 prefill_seconds(1)

@@ -5,61 +5,25 @@ Prints one JSON line. Run by bench/hooks/run.ts."""
 import json
 import statistics
 import sys
-import time
+from pathlib import Path
 
 import mlx.core as mx
-import mlx.nn as nn
 from mlx_lm import load
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from layer_recording import timed_forward  # noqa: E402
 
 path, length, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 model, _ = load(path)
 tokens = mx.array([[(i * 7919) % 4000 + 10 for i in range(length)]])
 
 
-class Recorder(nn.Module):
-    """Calls the wrapped layer and keeps its output."""
-
-    def __init__(self, inner, store, key):
-        super().__init__()
-        self.inner = inner
-        self.store = store
-        self.key = key
-
-    def __getattr__(self, key):
-        # The model reads attributes of its layers (use_sliding ...): answer for the wrapped one.
-        if key in self:  # mlx Modules keep children and containers as dict entries
-            return self[key]
-        if "inner" in self:
-            return getattr(self["inner"], key)
-        raise AttributeError(key)
-
-    def __call__(self, *args, **kwargs):
-        out = self.inner(*args, **kwargs)
-        self.store[self.key] = out
-        return out
-
-
-layers = model.layers
-originals = list(layers)
-
-
 def plain_once():
-    start = time.perf_counter()
-    mx.eval(model(tokens))
-    return (time.perf_counter() - start) * 1000
+    return timed_forward(model, tokens, record=False) * 1000
 
 
 def cached_once():
-    store = {}
-    for i, layer in enumerate(originals):
-        layers[i] = Recorder(layer, store, i)
-    start = time.perf_counter()
-    logits = model(tokens)
-    mx.eval(logits, *store.values())
-    elapsed = (time.perf_counter() - start) * 1000
-    for i, layer in enumerate(originals):
-        layers[i] = layer
-    return elapsed
+    return timed_forward(model, tokens, record=True) * 1000
 
 
 plain_once()
