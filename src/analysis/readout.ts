@@ -39,7 +39,7 @@ export interface Unembedding {
    * computed in `dtype` (the weights dequantized or cast to it), before any soft-cap or scaling.
    */
   project(x: MxArray, dtype: mx.DType): MxArray;
-  /** Logits are divided by this after the projection. */
+  /** Logits are divided by this after the projection (and the soft-cap). */
   logitsScaling?: number;
   /** Logits are soft-capped as tanh(x / cap) · cap after the projection. */
   finalLogitSoftcap?: number;
