@@ -50,11 +50,11 @@ function checkSupported(config: ModelConfig, dir: string): void {
 /**
  * Loads a model from a folder or a Hub id (see resolveModelPath), with its weights evaluated.
  * Missing, unexpected or misshapen weights fail with the names of all of them. `dtype` chooses
- * what the weights compute in (default "native": as stored, as mlx-lm computes; see ComputeDtype).
+ * what the weights compute in (default "auto": float32 on the CPU, where MLX's half-precision and
+ * quantized products are slow; "native" computes as stored, as mlx-lm does; see ComputeDtype).
  */
 export async function loadModel(pathOrRepoId: string, options: LoadOptions = {}): Promise<LoadedModel> {
-  const computeOptions: ComputeOptions = { ...options, dtype: options.dtype ?? "native" };
-  checkComputeDtype(computeOptions.dtype);
+  const computeOptions: ComputeOptions = { ...options, dtype: checkComputeDtype(options.dtype) };
   const path = await resolveModelPath(pathOrRepoId, options);
   const config = readModelConfig(path);
   checkSupported(config, path);

@@ -29,7 +29,7 @@ describe("unembed: the final stream through the model's readout gives the model'
   for (const name of READOUTS) {
     for (const variant of ["fp32", "q4"]) {
       test(`${name}/${variant}`, async () => {
-        const hooked = await HookedModel.fromPretrained(checkpoint(name, variant));
+        const hooked = await HookedModel.fromPretrained(checkpoint(name, variant), { dtype: "native" });
         const last = `resid_post.${hooked.layers - 1}`;
         const { logits, cache } = hooked.runWithCache(PROMPTS, { names: [last] });
         const lens = unembed(hooked.readout, cache.get(last));
@@ -148,7 +148,7 @@ describe("log-probs and the loss", () => {
 
 describe("4-bit unembedding rows", () => {
   test("logitAttrs with one scalar id works on fixtures/tiny-lm-4bit as on a list of ids", async () => {
-    const hooked = await HookedModel.fromPretrained(join(root, "fixtures", "tiny-lm-4bit"));
+    const hooked = await HookedModel.fromPretrained(join(root, "fixtures", "tiny-lm-4bit"), { dtype: "native" });
     const { cache } = hooked.runWithCache(PROMPTS);
     const parts = cache.decomposeResid();
     const one = cache.logitAttrs(parts, 7);

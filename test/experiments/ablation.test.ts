@@ -47,7 +47,7 @@ for (const checkpoint of CHECKPOINTS) {
   describe(`ablation on ${checkpoint.label}`, () => {
     let hm: HookedModel;
     before(async () => {
-      hm = await HookedModel.fromPretrained(checkpoint.dir);
+      hm = await HookedModel.fromPretrained(checkpoint.dir, { dtype: "native" });
     });
     after(() => hm.model.dispose?.());
 

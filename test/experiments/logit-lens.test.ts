@@ -63,7 +63,7 @@ const CASES: [string, string][] = [
 describe("logit lens", () => {
   for (const [name, variant] of CASES) {
     test(`${name}/${variant}: every cell equals the per-cell computation; the last layer is the model's prediction`, async () => {
-      const hm = await HookedModel.fromPretrained(checkpoint(name, variant));
+      const hm = await HookedModel.fromPretrained(checkpoint(name, variant), { dtype: "native" });
       const ids = promptIds(11, 7);
       const lens = logitLens(hm, ids, { k: K });
       const keys = LENS_PROBES.flatMap((p) => lensRows(hm, p).map(([, key]) => key));

@@ -30,7 +30,7 @@ for (const checkpoint of CHECKPOINTS) {
   describe(`activation patching on ${checkpoint.label}`, () => {
     let hm: HookedModel;
     before(async () => {
-      hm = await HookedModel.fromPretrained(checkpoint.dir);
+      hm = await HookedModel.fromPretrained(checkpoint.dir, { dtype: "native" });
     });
     after(() => hm.model.dispose?.());
 

@@ -26,7 +26,7 @@ const CASES = [
 describe("testPrompt", () => {
   for (const { name, prompt, answer, tol } of CASES) {
     test(`${name}: ranks, probabilities and top tokens equal the naive per-token passes`, async () => {
-      const hm = await HookedModel.fromPretrained(join(root, "fixtures", name));
+      const hm = await HookedModel.fromPretrained(join(root, "fixtures", name), { dtype: "native" });
       const result = testPrompt(hm, prompt, answer, { k: 4 });
       const promptIds = hm.toTokens(prompt)[0] as number[];
       const answerIds = hm.tokenizer?.encode(` ${answer}`, { addSpecialTokens: false }) as number[];

@@ -23,7 +23,7 @@ const gemmShim = join(
   "libmlux_gemm.so",
 );
 
-const { model } = await loadModel(modelDir);
+const { model } = await loadModel(modelDir, { dtype: "native" });
 after(() => model.dispose());
 // The arrays loading dropped are freed before any count below is taken (the garbage collector frees
 // dropped arrays whenever it runs, also in the middle of a synchronous test).

@@ -24,7 +24,7 @@ function assertSameText(ours: string, mlxLm: string): void {
 }
 
 async function collect(prompt: string, options: StreamOptions): Promise<{ pieces: string[]; stats: GenerationStats }> {
-  const { model } = await loadModel(modelDir);
+  const { model } = await loadModel(modelDir, { dtype: "native" });
   const tokenizer = Tokenizer.fromFolder(modelDir);
   const stream = streamGenerate(model, tokenizer, prompt, options);
   const pieces: string[] = [];

@@ -28,7 +28,7 @@ function assertSameCache(loaded: ActivationCache, original: ActivationCache): vo
 for (const variant of ["fp32", "bf16"]) {
   describe(`llama ${variant}: save and load`, () => {
     test("round trip is bit-exact; utilities that need no weights work without the model", async () => {
-      const hooked = await HookedModel.fromPretrained(checkpoint("llama", variant));
+      const hooked = await HookedModel.fromPretrained(checkpoint("llama", variant), { dtype: "native" });
       const cache = everything(hooked);
       assert.equal(cache.get("resid_post", 2).dtype, variant === "fp32" ? "float32" : "bfloat16");
       const written = cache.save(join(dir, `llama-${variant}`));

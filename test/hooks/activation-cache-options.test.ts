@@ -250,7 +250,7 @@ test("lfm2: conv layers add an attn_out branch but have no heads", async () => {
 });
 
 test("llama bf16: stacks keep the activations' dtype, and the utilities leave no arrays behind", async () => {
-  const hooked = await HookedModel.fromPretrained(checkpoint("llama", "bf16"));
+  const hooked = await HookedModel.fromPretrained(checkpoint("llama", "bf16"), { dtype: "native" });
   const { logits, cache } = hooked.runWithCache(PROMPTS, {
     names: ["embed", "attn_out", "mlp_out", "resid_post", "result"],
   });

@@ -160,7 +160,7 @@ describe("quantized unembeddings (q4, run in float32)", () => {
   // llama's q4 head is its tied QuantizedEmbedding, gpt_neox's a QuantizedLinear (embed_out).
   for (const name of ["llama", "gpt_neox"]) {
     test(name, async () => {
-      const hooked = await HookedModel.fromPretrained(checkpoint(name, "q4"));
+      const hooked = await HookedModel.fromPretrained(checkpoint(name, "q4"), { dtype: "native" });
       hooked.model.setDtype("float32");
       const { logits, cache } = runAll(hooked);
       mx.tidy(() => {

@@ -203,7 +203,9 @@ describe("hooks", () => {
     const { logits, cache } = hm.runWithCache(ids, { names: ["resid_post", "pattern.0"] });
     const [batch, length] = [1, (ids[0] as number[]).length];
     const dims = 256;
-    const itemBytes = 2; // float16 weights give float16 activations
+    // Activations come in the compute dtype: float32 under the default "auto" on the CPU, the
+    // checkpoint's float16 on a GPU (the logits share it).
+    const itemBytes = logits.dtype === "float16" ? 2 : 4;
     const expected = 4 * batch * length * dims * itemBytes + batch * 8 * length * length * itemBytes;
     assert.equal(cache.nbytes, expected);
     assert.equal(cache.size, 5);

@@ -11,7 +11,7 @@ const PROMPT = promptIds(3);
 const models = new Map<string, HookedModel>();
 
 before(async () => {
-  for (const c of CASES) models.set(c.label, await HookedModel.fromPretrained(c.dir));
+  for (const c of CASES) models.set(c.label, await HookedModel.fromPretrained(c.dir, { dtype: "native" }));
 });
 
 after(() => {

@@ -85,7 +85,7 @@ function plan(hm: HookedModel, config: Record<string, unknown>): Plan {
 before(async () => {
   const jobs: OracleJob[] = [];
   for (const c of CASES) {
-    const p = plan(await HookedModel.fromPretrained(c.dir), c.config);
+    const p = plan(await HookedModel.fromPretrained(c.dir, { dtype: "native" }), c.config);
     plans.set(c.label, p);
     jobs.push({
       checkpoint: c.dir,

@@ -29,7 +29,7 @@ function rowTolerance(dtype: string): number {
 const models = new Map<string, HookedModel>();
 
 before(async () => {
-  for (const c of CASES) models.set(c.label, await HookedModel.fromPretrained(c.dir));
+  for (const c of CASES) models.set(c.label, await HookedModel.fromPretrained(c.dir, { dtype: "native" }));
 });
 
 after(() => {

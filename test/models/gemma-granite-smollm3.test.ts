@@ -163,7 +163,7 @@ describe("float16 forward matches mlx-lm", () => {
   for (const name of ["gemma", "gemma2", "gemma3_text", "granite", "smollm3"]) {
     test(name, async () => {
       const path = join(checkpoints, name, "bf16");
-      const { model } = await loadModel(path);
+      const { model } = await loadModel(path, { dtype: "native" });
       model.setDtype("float16");
       const ours = model.call(mx.array([tokens]));
       const code = `from pathlib import Path

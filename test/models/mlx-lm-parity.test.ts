@@ -33,7 +33,7 @@ for (const [name, entry] of Object.entries(manifest.checkpoints)) {
   describe(`${name} matches mlx-lm`, () => {
     for (const [variant, { path }] of Object.entries(entry.variants)) {
       test(variant, async () => {
-        const { model } = await loadModel(join(checkpoints, path));
+        const { model } = await loadModel(join(checkpoints, path), { dtype: "native" });
         const referenceFile = join(checkpoints, "oracle", `${name}-${variant}`);
         const reference = mx.loadSafetensors(`${referenceFile}.safetensors`).arrays;
         const prompts = (JSON.parse(readFileSync(`${referenceFile}.json`, "utf8")) as { prompts: unknown[] }).prompts;

@@ -23,7 +23,7 @@ export function dtypeOption(): Option {
     "what the weights compute in: native (as stored, as mlx-lm), auto (float32 on the CPU, dequantized where it fits), or a float dtype",
   )
     .choices(COMPUTE_DTYPES)
-    .default("native");
+    .default("auto");
 }
 
 /** A bad argument found after parsing (e.g. against the model's vocabulary). */
