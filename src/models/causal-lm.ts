@@ -17,6 +17,11 @@ export interface CausalLM extends Module {
    * cache), each row's real positions get the numbers they get alone.
    */
   forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray;
+  /**
+   * The last position's logits [B, 1, vocab] when the stream `hidden` [B, L, d] enters block
+   * `start`, the blocks before it not run (patching and ablation skip the unchanged layers).
+   */
+  forwardFrom(start: number, hidden: MxArray, cache?: LayerCache[]): MxArray;
   /** One cache per layer, of the kind each layer needs, for generation. */
   makeCache(): LayerCache[];
   /** The checkpoint's tensors renamed / dropped / reshaped as mlx-lm's sanitize does. */

@@ -110,7 +110,7 @@ export class DecoderStack extends Module {
 
   override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
     return mx.tidy(() => {
-      const { names, scaleEmbeddings, maskAsArray } = this._spec;
+      const { names, scaleEmbeddings } = this._spec;
       let h = this.tokenEmbedding.call(inputs);
       if (scaleEmbeddings) h = scaleEmbeddings(h);
       if (names.positionEmbedding !== undefined) {
@@ -120,11 +120,28 @@ export class DecoderStack extends Module {
         const positions = padding?.any ? padding.positions(length) : mx.add(mx.arange(length), offset);
         h = mx.add(h, (this.#child(names.positionEmbedding) as EmbeddingLike).call(positions));
       }
-      // One attention mask per window, from the cache of the first layer with that window.
+      return this.runBlocks(h, 0, cache, padding);
+    });
+  }
+
+  /**
+   * The stream `h` [B, L, d] entering block `start` (the positions after the cache's), through
+   * blocks start.., the final norm and a head kept in the stack. `forward` is this from block 0;
+   * a later start skips blocks whose outputs are already known (patching, ablation). With
+   * `lastPosition`, only the last position goes on after the blocks.
+   */
+  runBlocks(h: MxArray, start: number, cache?: LayerCache[], padding?: Padding, lastPosition = false): MxArray {
+    const { names, maskAsArray } = this._spec;
+    if (!Number.isInteger(start) || start < 0 || start > this.blocks.length) {
+      throw new Error(`start block must be an integer from 0 to ${this.blocks.length}, got ${start}`);
+    }
+    return mx.tidy(() => {
+      // One attention mask per window, from the cache of the first layer run with that window.
       const masks = new Map<number | undefined, AttentionMask>();
       // Convolution layers take the real tokens of a padded batch, else nothing.
       let realTokens: MxArray | null | undefined;
       this.blocks.forEach((block, i) => {
+        if (i < start) return;
         const mixing = this._mixing[i] as Mixing;
         let mask: AttentionMask;
         if (mixing.kind === "convolution") {
@@ -139,6 +156,7 @@ export class DecoderStack extends Module {
         }
         h = block.call(h, mask, cache?.[i]);
       });
+      if (lastPosition) h = mx.index(h, ":", `${(h.shape[1] as number) - 1}:`, ":");
       h = this.finalNorm.call(h);
       return names.headInStack === undefined ? h : (this.#child(names.headInStack) as LinearLike).call(h);
     });
@@ -167,16 +185,27 @@ export class DecoderLM extends Module implements CausalLM {
   }
 
   override forward(inputs: MxArray, cache?: LayerCache[], padding?: Padding): MxArray {
-    return mx.tidy(() => {
-      const hidden = this.model.call(inputs, cache, padding);
-      let out: MxArray;
-      if (this._spec.names.headInStack !== undefined) out = hidden;
-      else out = this.lm_head ? this.lm_head.call(hidden) : this.model.tokenEmbedding.asLinear(hidden);
-      const cap = this._spec.logitSoftcap;
-      if (cap !== undefined) out = mx.multiply(mx.tanh(mx.divide(out, cap)), cap);
-      if (this._spec.logitsScaling !== undefined) out = mx.divide(out, this._spec.logitsScaling);
-      return out;
-    });
+    return mx.tidy(() => this.#logits(this.model.call(inputs, cache, padding)));
+  }
+
+  /**
+   * The last position's logits [B, 1, vocab] when the stream `hidden` [B, L, d] enters block
+   * `start` (L positions after the cache's): blocks start.. run with their hooks, the blocks before
+   * are not run (nor the stack's own hooks). Patching and ablation start each edited run where its
+   * edit is, from the unedited run's stream.
+   */
+  forwardFrom(start: number, hidden: MxArray, cache?: LayerCache[]): MxArray {
+    return mx.tidy(() => this.#logits(this.model.runBlocks(hidden, start, cache, undefined, true)));
+  }
+
+  #logits(hidden: MxArray): MxArray {
+    let out: MxArray;
+    if (this._spec.names.headInStack !== undefined) out = hidden;
+    else out = this.lm_head ? this.lm_head.call(hidden) : this.model.tokenEmbedding.asLinear(hidden);
+    const cap = this._spec.logitSoftcap;
+    if (cap !== undefined) out = mx.multiply(mx.tanh(mx.divide(out, cap)), cap);
+    if (this._spec.logitsScaling !== undefined) out = mx.divide(out, this._spec.logitsScaling);
+    return out;
   }
 
   get layers(): ResidualBlock[] {
