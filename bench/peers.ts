@@ -20,9 +20,13 @@ export function runMlux(script: string, args: string[]): Result {
   return run(process.execPath, ["--conditions=mlux-source", "--import", "tsx", script, ...args], process.env);
 }
 
-/** Runs a Python script in the oracle venv, on our GEMM. */
-export function runPython(script: string, args: string[]): Result {
-  return run(python, [script, ...args], { ...process.env, LD_PRELOAD: shim });
+/** Runs a Python script in the oracle venv, on our GEMM unless `gemmShim: false` (MLX as installed). */
+export function runPython(script: string, args: string[], options: { gemmShim?: boolean } = {}): Result {
+  return run(
+    python,
+    [script, ...args],
+    options.gemmShim === false ? process.env : { ...process.env, LD_PRELOAD: shim },
+  );
 }
 
 export const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();

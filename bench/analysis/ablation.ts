@@ -1,11 +1,14 @@
-// The mean-ablation heatmap two ways on one checkpoint: batched (ablation(): the cells that start
-// at one position run as one batch over the positions after it, on the prompt's KV cache) against
-// the naive loop (one runWithHooks forward pass per cell, test/experiments/naive-loop.ts). Per
-// (layer, position) of each layer's output, and per (layer, head) of z. Both grids are checked
-// equal before timing; medians of interleaved repeats, and their ratio.
+// The mean-ablation heatmap two ways on one checkpoint: batched (ablation(): each batch of cells
+// starts at its layer's block from the unedited run's stream, over the positions from its first
+// ablated one on the prompt's KV cache) against the naive loop (one runWithHooks forward pass per
+// cell, test/experiments/naive-loop.ts). Per (layer, position) of each layer's output, and per
+// (layer, head) of z. Both grids are checked equal before timing; medians of interleaved repeats,
+// and their ratio. Then Python mlx-lm's naive loop on the same checkpoint (ablation_mlx_lm.py).
+// The model loads with the default dtype ("auto": float32 on the CPU).
 // Usage: npm run bench:ablation -- [CHECKPOINT_DIR] [REPEATS]
 import { ablation, HookedModel, mx } from "mlux";
 import { activations, maxGridDiff, naiveHeadLoop, naivePositionLoop } from "../../test/experiments/naive-loop.ts";
+import { runPython } from "../peers.ts";
 
 const [dir = "fixtures/tiny-lm-f16", repeatsArg] = process.argv.slice(2);
 const repeats = Number(repeatsArg ?? 5);
@@ -17,6 +20,7 @@ const layers = [...Array(hm.layers).keys()];
 const heads = hm.model.layout.dims.heads;
 
 const logits0 = hm.forward([tokens]);
+const logitsDtype = logits0.dtype;
 const top = mx.argmax(mx.index(logits0, 0, -1, ":")).item() as number;
 logits0.dispose();
 const metric = { kind: "prob", token: top } as const;
@@ -100,11 +104,33 @@ const results = [
   compare("layer x position (resid_post)", batchedPositions, naivePositions, layers.length * tokens.length),
   compare("layer x head (z)", batchedHeads, naiveHeads, layers.length * heads),
 ];
+// Python mlx-lm's naive loop on the same checkpoint: as mlx-lm computes by default (the checkpoint's
+// dtype, the wheel's BLAS as installed) and in float32 on our GEMM (what mlux's "auto" computes).
+const python = (dtype: "native" | "float32") =>
+  runPython(
+    "bench/analysis/ablation_mlx_lm.py",
+    [dir, dtype, String(repeats), JSON.stringify(tokens), String(top), String(from)],
+    { gemmShim: dtype === "float32" },
+  ) as unknown as { positionsMs: number; headsMs: number; positions: number[][]; heads: number[][] };
+const pythonRuns = (["native", "float32"] as const).map((dtype) => {
+  const r = python(dtype);
+  return {
+    dtype,
+    positionsMs: Number(r.positionsMs.toFixed(1)),
+    headsMs: Number(r.headsMs.toFixed(1)),
+    ratioToBatchedPositions: Number((r.positionsMs / (results[0]?.batchedMs as number)).toFixed(2)),
+    ratioToBatchedHeads: Number((r.headsMs / (results[1]?.batchedMs as number)).toFixed(2)),
+    maxDifferencePositions: maxGridDiff(r.positions, batchedPositions()),
+    maxDifferenceHeads: maxGridDiff(r.heads, batchedHeads()),
+  };
+});
 const report = {
   checkpoint: dir,
+  computeDtype: logitsDtype,
   tokens: tokens.length,
   metric: "prob of top token",
   repeats,
   results,
+  pythonNaiveLoop: pythonRuns,
 };
 console.log(JSON.stringify(report, null, 2));
