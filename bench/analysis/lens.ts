@@ -1,10 +1,12 @@
 // The logit lens grid two ways on one checkpoint: batched (logitLens: one float32 unembedding per
 // probe over all layers and positions, one top-k over all its cells) against the per-cell loop (one
 // unembedding and one top-k per layer, position and probe). Both start from one cached forward pass;
-// the grids are checked equal before timing. Medians of interleaved repeats, and their ratio.
+// the grids are checked equal before timing. Medians of interleaved repeats, and their ratio; then
+// Python mlx-lm's per-cell loop on the same checkpoint (lens_mlx_lm.py).
 // Usage: npm run bench:lens -- [CHECKPOINT_DIR] [TOKENS] [REPEATS]
 import { HookedModel, LENS_PROBES, type LensToken, logitLens, mx, topTokens, unembed } from "mlux";
 import { lensRows } from "../../src/experiments/logit-lens.ts";
+import { runPython } from "../peers.ts";
 
 const [dir = "fixtures/tiny-lm-f16", lengthArg, repeatsArg] = process.argv.slice(2);
 const length = Number(lengthArg ?? 32);
@@ -65,6 +67,14 @@ for (let i = 0; i < repeats; i++) {
   slow.push(time(perCell));
 }
 const cells = a.reduce((n, grid) => n + grid.length * length, 0);
+// Python mlx-lm's per-cell loop on the same checkpoint: as mlx-lm computes by default (the
+// checkpoint's dtype, the wheel's BLAS as installed) and in float32 on our GEMM.
+const python = (["native", "float32"] as const).map((dtype) => {
+  const r = runPython("bench/analysis/lens_mlx_lm.py", [dir, dtype, String(length), String(repeats), String(K)], {
+    gemmShim: dtype === "float32",
+  });
+  return { dtype, cells: r.cells, perCellMs: Number((r.perCellMs as number).toFixed(1)) };
+});
 console.log(
   JSON.stringify({
     checkpoint: dir,
@@ -76,5 +86,6 @@ console.log(
     ratio: Number((median(slow) / median(fast)).toFixed(2)),
     maxLogitDifference: worst,
     repeats,
+    pythonPerCell: python.map((p) => ({ ...p, ratioToBatched: Number((p.perCellMs / median(fast)).toFixed(2)) })),
   }),
 );
