@@ -15,8 +15,8 @@ import sys
 import time
 
 import mlx.core as mx
-import mlx.nn as nn
 from mlx_lm import load
+from wrapped_module import Wrapped
 
 path, dtype, repeats, tokens, top, first = (
     sys.argv[1],
@@ -33,21 +33,13 @@ layers = model.model.layers
 inputs = mx.array([tokens])
 
 
-class Replace(nn.Module):
-    """Calls the wrapped module, then lets `edit` change its output (or its input, for o_proj).
-    Other attributes are the wrapped module's (the model reads its layers' use_sliding)."""
+class Replace(Wrapped):
+    """Calls the wrapped module, then lets `edit` change its output (or its input, for o_proj)."""
 
     def __init__(self, inner, edit, on_input=False):
-        super().__init__()
-        self.inner = inner
+        super().__init__(inner)
         self.edit = edit
         self.on_input = on_input
-
-    def __getattr__(self, key):
-        value = self.get(key, None)
-        if value is not None:
-            return value
-        return getattr(self.get("inner"), key)
 
     def __call__(self, x, *args, **kwargs):
         if self.on_input:

@@ -13,8 +13,8 @@ import sys
 import time
 
 import mlx.core as mx
-import mlx.nn as nn
 from mlx_lm import load
+from wrapped_module import Wrapped
 
 path, dtype, length, repeats, k = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 model, _ = load(path)
@@ -24,19 +24,12 @@ ids = mx.array([[(i * 7919) % 4000 + 10 for i in range(length)]])
 layers = model.model.layers
 
 
-class Record(nn.Module):
-    """Calls the wrapped module and keeps its input (first) and output; other attributes fall through."""
+class Record(Wrapped):
+    """Calls the wrapped module and keeps its input (first) and output."""
 
     def __init__(self, inner, store):
-        super().__init__()
-        self.inner = inner
+        super().__init__(inner)
         self.store = store
-
-    def __getattr__(self, key):
-        value = self.get(key, None)
-        if value is not None:
-            return value
-        return getattr(self.get("inner"), key)
 
     def __call__(self, x, *args, **kwargs):
         out = self.inner(x, *args, **kwargs)
