@@ -197,7 +197,16 @@ describe("mlux generate and models", () => {
       assert.ok(ours.stdout.startsWith(PROMPT));
       assert.equal(generated.trim(), reference.stdout.trim());
       // Not the greedy text: the seed was used.
-      const greedy = await mlux(["generate", "--model", fixture(name), "--dtype", "native", "--max-tokens", "20", PROMPT]);
+      const greedy = await mlux([
+        "generate",
+        "--model",
+        fixture(name),
+        "--dtype",
+        "native",
+        "--max-tokens",
+        "20",
+        PROMPT,
+      ]);
       assert.notEqual(greedy.stdout, ours.stdout);
     });
   }
