@@ -1,5 +1,5 @@
 // Fused transformer kernels (mlx::core::fast): RMS and layer norm, rotary embeddings, scaled
-// dot-product attention.
+// dot-product attention; and the gated MLP's silu(gate) * up compiled into one kernel.
 #include <sstream>
 
 #include "mlux.h"
@@ -55,6 +55,28 @@ MLUX_FN("scaledDotProductAttention", ScaledDotProductAttention) {
   return Wrap(info.Env(), mx::fast::scaled_dot_product_attention(
                               q, k, v, static_cast<float>(NumberArg(info, 3, "scale")), StringArg(info, 4, "mask mode"),
                               OptionalArrayArg(info, 5), OptionalArrayArg(info, 6)));
+}
+
+namespace {
+
+// silu(gate) * up with mlx.nn's formulas: gate * sigmoid(gate), then times up.
+std::vector<mx::array> SiluGate(const std::vector<mx::array>& in) {
+  const mx::array& gate = in[0];
+  return {mx::multiply(mx::multiply(gate, mx::sigmoid(gate)), in[1])};
+}
+
+}  // namespace
+
+// siluGate(gate, up, compiled): silu(gate) * up. Compiled, the three elementwise ops run as one
+// kernel (as mlx-lm's compiled swiglu), reading gate and up once; the values are the same, each op
+// rounding to the arrays' dtype. Uncompiled, they are the three ops.
+MLUX_FN("siluGate", SiluGateFn) {
+  std::vector<mx::array> in{ArrayArg(info, 0), ArrayArg(info, 1)};
+  if (BoolArg(info, 2, false)) {
+    static auto compiled = mx::compile(SiluGate, /* shapeless */ true);
+    return Wrap(info.Env(), compiled(in)[0]);
+  }
+  return Wrap(info.Env(), SiluGate(in)[0]);
 }
 
 }  // namespace mlux

@@ -34,6 +34,51 @@ std::vector<uint32_t>& FreeSlots() {
   return free_slots;
 }
 
+// The bytes an array holds once computed, capped at the machine's memory: V8 aborts on an
+// unreasonably large report (2^60 bytes or more).
+int64_t HeldBytes(const mx::array& a) {
+  long double bytes = static_cast<long double>(a.data_size()) * a.itemsize();
+  return static_cast<int64_t>(std::min<long double>(bytes, MachineMemoryBytes()));
+}
+
+// Slots (index, generation) wrapped before their array was computed: they hold no memory yet, so
+// V8 is told nothing until an evaluation has run. Reporting the size of every op's future output
+// as it is built made V8 collect many times per forward pass (one collection for every 64 MiB
+// reported), which dominated a large batch's time on a fast GPU.
+std::vector<std::pair<uint32_t, uint32_t>>& Unreported() {
+  static std::vector<std::pair<uint32_t, uint32_t>> unreported;
+  return unreported;
+}
+
+bool evaluation_ran = false;
+// Above this many unreported entries, Wrap drops the stale ones (a long graph built without
+// evaluation, whose intermediates were disposed).
+size_t unreported_compaction_at = 4096;
+
+void Report(napi_env env, Slot& slot, int64_t bytes) {
+  slot.bytes = bytes;
+  int64_t ignored;
+  napi_adjust_external_memory(env, bytes, &ignored);
+}
+
+// Reports the unreported slots whose arrays are computed now (or scheduled: their memory is
+// allocated), drops those freed meanwhile, and keeps the rest. With `report` false it only drops.
+void SweepUnreported(napi_env env, bool report) {
+  auto& table = Table();
+  auto& unreported = Unreported();
+  size_t kept = 0;
+  for (auto [index, generation] : unreported) {
+    Slot& slot = table[index];
+    if (slot.generation != generation || !slot.array) continue;
+    if (report && slot.array->status() != mx::array::Status::unscheduled) {
+      Report(env, slot, HeldBytes(*slot.array));
+      continue;
+    }
+    unreported[kept++] = {index, generation};
+  }
+  unreported.resize(kept);
+}
+
 // The slot index a handle names, or -1 if the handle is malformed or stale.
 int64_t LookupHandle(double h) {
   if (!(h >= 0) || h >= kSlotRange * kGenerationLimit) return -1;
@@ -74,13 +119,18 @@ Napi::Value Wrap(Napi::Env env, mx::array a) {
     free_slots.pop_back();
   }
   Slot& slot = table[index];
-  // V8 aborts on an unreasonably large report (2^60 bytes or more), and an array not yet
-  // evaluated may name far more than it will ever hold (a broadcast), so the report is capped at
-  // the machine's memory.
-  slot.bytes = static_cast<int64_t>(std::min<long double>(static_cast<long double>(a.nbytes()), MachineMemoryBytes()));
   slot.array.emplace(std::move(a));
-  int64_t ignored;
-  napi_adjust_external_memory(env, slot.bytes, &ignored);
+  if (slot.array->status() == mx::array::Status::unscheduled) {
+    slot.bytes = 0;
+    auto& unreported = Unreported();
+    unreported.emplace_back(index, slot.generation);
+    if (unreported.size() >= unreported_compaction_at) {
+      SweepUnreported(env, false);
+      unreported_compaction_at = std::max<size_t>(4096, 2 * unreported.size());
+    }
+  } else {
+    Report(env, slot, HeldBytes(*slot.array));
+  }
   return Napi::Number::New(env, slot.generation * kSlotRange + index);
 }
 
@@ -112,6 +162,7 @@ void ReleaseAllHandles() {
     slot.generation = (slot.generation + 1) % kGenerationLimit;
     free_slots.push_back(static_cast<uint32_t>(index));
   }
+  Unreported().clear();
 }
 
 // dispose(handle): frees the array now. A stale handle is ignored, so explicit disposal and the
@@ -158,8 +209,15 @@ void ReleaseCollected(napi_env env) {
 CallInProgress::CallInProgress(napi_env env) : env(env) { ++call_depth; }
 
 CallInProgress::~CallInProgress() {
-  if (--call_depth == 0 && !CollectedHandles().empty()) ReleaseCollected(env);
+  if (--call_depth != 0) return;
+  if (!CollectedHandles().empty()) ReleaseCollected(env);
+  if (evaluation_ran) {
+    evaluation_ran = false;
+    SweepUnreported(env, true);
+  }
 }
+
+void NoteEvaluation() { evaluation_ran = true; }
 
 MLUX_FN("freeWhenCollected", FreeWhenCollected) {
   int64_t index = Lookup(info[1]);

@@ -80,6 +80,9 @@ mx::array& Unwrap(const Napi::Value& v);
 bool IsHandle(const Napi::Value& v);
 // Frees every array of the table (when the thread that made them ends).
 void ReleaseAllHandles();
+// Marks that an evaluation may have run: when the outermost addon call returns, the arrays it
+// computed are reported to V8 as external memory (handles.cc). RequireMemoryFor calls it.
+void NoteEvaluation();
 
 // ---- memory --------------------------------------------------------------------------------
 // memory_guard.cc: throws unless evaluating `outputs` (plus `extra_bytes` the caller will

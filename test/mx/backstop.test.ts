@@ -2,6 +2,7 @@
 // collection itself, so a synchronous loop that never yields to the event loop gets its memory
 // back (a FinalizationRegistry's callbacks would wait for the loop to end). Needs node --expose-gc.
 import assert from "node:assert/strict";
+import { PerformanceObserver } from "node:perf_hooks";
 import { test } from "node:test";
 import { mx } from "mlux";
 
@@ -27,4 +28,34 @@ test("an array still referenced survives the collection and stays readable", () 
   globalThis.gc?.();
   assert.deepEqual(kept.tolist(), [1, 2, 3, 4]);
   kept.dispose();
+});
+
+// V8 is told the bytes an array holds once it is computed, not the size of a graph node not yet
+// evaluated: a forward pass builds thousands of nodes, and reporting their future outputs made V8
+// collect for every 64 MiB of them (tens of collections per large batch, most of its time on a GPU).
+test("building a graph of large arrays makes no collection; computing them is reported", async () => {
+  let collections = 0;
+  const observer = new PerformanceObserver((list) => {
+    collections += list.getEntries().length;
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  const drain = () => new Promise((resolve) => setTimeout(resolve, 20));
+  await drain();
+  collections = 0;
+  // 200 nodes of 1 GiB each (a broadcast plus one), never evaluated: nothing is allocated.
+  const base = mx.zeros([256, 1024, 1024]);
+  const nodes = mx.tidy(() => {
+    for (let i = 0; i < 199; i++) mx.add(base, i);
+    return mx.add(base, 1);
+  });
+  await drain();
+  assert.equal(collections, 0, `${collections} collections while building 200 GiB of unevaluated nodes`);
+  nodes.dispose();
+  // Computed arrays count: 40 results of 64 MiB each, dropped in a synchronous loop, make V8
+  // collect on its own (2.5 GiB reported), with no gc() call.
+  for (let i = 0; i < 40; i++) mx.eval(mx.add(mx.zeros([16, 1024, 1024]), i));
+  await drain();
+  observer.disconnect();
+  base.dispose();
+  assert.ok(collections > 0, "computed arrays dropped without dispose made no collection");
 });

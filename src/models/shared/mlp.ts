@@ -6,7 +6,7 @@
 // Children are created in the order the names are given, as each family declares them.
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
-import { silu } from "../../nn/layers/activations.ts";
+import { silu, siluGate } from "../../nn/layers/activations.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
 import { Module } from "../../nn/module.ts";
 
@@ -54,9 +54,11 @@ export class GatedMLP extends Module {
       const down = child(this, names.down);
       if ("gateUp" in names) {
         const [gate, up] = mx.split(child(this, names.gateUp).call(x), 2, -1) as [MxArray, MxArray];
-        return down.call(mx.multiply(this._activation(gate), up));
+        return down.call(this._activation === silu ? siluGate(gate, up) : mx.multiply(this._activation(gate), up));
       }
-      return down.call(mx.multiply(this._activation(child(this, names.gate).call(x)), child(this, names.up).call(x)));
+      const gate = child(this, names.gate).call(x);
+      const up = child(this, names.up).call(x);
+      return down.call(this._activation === silu ? siluGate(gate, up) : mx.multiply(this._activation(gate), up));
     });
   }
 }

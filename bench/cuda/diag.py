@@ -1,0 +1,82 @@
+"""mlx-lm's side of bench/cuda/diag.ts: a forward pass and pipelined greedy decoding, each split
+into building the graph and evaluating it. Prints one JSON line."""
+
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import mlx.core as mx
+from mlx_lm.models.cache import make_prompt_cache
+from mlx_lm.utils import load_model
+
+work = json.loads(Path(os.environ.get("MLUX_CUDA_WORKLOAD", Path(__file__).parent / "workload.json")).read_text())
+model, _ = load_model(Path(sys.argv[1]))
+decode_only = len(sys.argv) > 2 and sys.argv[2] == "--decode-only"
+
+
+def tokens(rows, length):
+    return [[(i * 7919 + r * 104729) % 120000 + 10 for i in range(length)] for r in range(rows)]
+
+
+def ms(seconds):
+    return seconds * 1000
+
+
+def prefill(rows):
+    x = mx.array(tokens(rows, work["promptLength"]))
+    build, evaluate = [], []
+    for i in range(work["repeats"] + 2):
+        t0 = time.perf_counter()
+        logits = model(x)
+        t1 = time.perf_counter()
+        mx.eval(logits)
+        t2 = time.perf_counter()
+        del logits
+        if i >= 2:
+            build.append(ms(t1 - t0))
+            evaluate.append(ms(t2 - t1))
+    b, e = statistics.median(build), statistics.median(evaluate)
+    return {"buildMs": b, "evalMs": e, "tokensPerSecond": rows * work["promptLength"] / ((b + e) / 1000)}
+
+
+def decode():
+    cache = make_prompt_cache(model)
+    prompt = tokens(1, work["decodePrompt"])[0]
+    model(mx.array([prompt[:-1]]), cache=cache)
+    mx.eval([c.state for c in cache])
+
+    def step(x):
+        return mx.argmax(model(x, cache=cache)[:, -1, :], axis=-1)
+
+    current = step(mx.array([prompt[-1:]]))
+    mx.async_eval(current)
+    build, wait = [], []
+    start = time.perf_counter()
+    for _ in range(work["decodeTokens"]):
+        t0 = time.perf_counter()
+        nxt = step(current.reshape(1, 1))
+        mx.async_eval(nxt)
+        t1 = time.perf_counter()
+        current.item()
+        t2 = time.perf_counter()
+        build.append(ms(t1 - t0))
+        wait.append(ms(t2 - t1))
+        current = nxt
+    total = time.perf_counter() - start
+    return {
+        "buildMs": statistics.median(build),
+        "waitMs": statistics.median(wait),
+        "tokensPerSecond": work["decodeTokens"] / total,
+    }
+
+
+out = {"peer": "mlx-lm", "device": str(mx.default_device())}
+if not decode_only:
+    out["prefill1"] = prefill(1)
+    out["prefillBatch"] = prefill(work["batch"])
+decode()
+out["decode"] = decode()
+print(json.dumps(out))

@@ -1,0 +1,119 @@
+// Where mlux's time goes on a forward pass and in greedy decoding, split into building the graph
+// (JavaScript and the addon making MLX's lazy ops) and evaluating it (MLX computing), with the
+// garbage collections V8 made meanwhile. diag.py measures mlx-lm the same way; comparing the two
+// says whether a gap lies in graph building (ours) or in the computation (the same libmlx).
+//   node --conditions=mlux-source --import tsx bench/cuda/diag.ts CHECKPOINT_DIR [--decode-only]
+// Prints one JSON line.
+
+import { readFileSync } from "node:fs";
+import { PerformanceObserver } from "node:perf_hooks";
+import { HookedModel, mx } from "mlux";
+
+const [dir, flag] = process.argv.slice(2);
+if (!dir) throw new Error("usage: diag.ts CHECKPOINT_DIR [--decode-only]");
+const work = JSON.parse(
+  readFileSync(process.env.MLUX_CUDA_WORKLOAD ?? new URL("workload.json", import.meta.url), "utf8"),
+);
+const tokens = (rows: number, length: number): number[][] =>
+  Array.from({ length: rows }, (_, r) => Array.from({ length }, (_, i) => ((i * 7919 + r * 104729) % 120000) + 10));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const now = () => performance.now();
+
+let collections = 0;
+let collectionMs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    collections++;
+    collectionMs += entry.duration;
+  }
+}).observe({ entryTypes: ["gc"] });
+// GC entries arrive on a later turn of the event loop.
+const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+const model = (await HookedModel.fromPretrained(dir)).model;
+
+async function prefill(rows: number) {
+  const input = mx.array(tokens(rows, work.promptLength));
+  const build: number[] = [];
+  const evaluate: number[] = [];
+  let gcs = 0;
+  let gcMs = 0;
+  for (let i = 0; i < work.repeats + 2; i++) {
+    await settle();
+    const [c0, m0] = [collections, collectionMs];
+    const t0 = now();
+    mx.tidy(() => {
+      const logits = model.call(input);
+      const t1 = now();
+      mx.eval(logits);
+      if (i >= 2) {
+        build.push(t1 - t0);
+        evaluate.push(now() - t1);
+      }
+    });
+    await settle();
+    if (i >= 2) {
+      gcs += collections - c0;
+      gcMs += collectionMs - m0;
+    }
+  }
+  input.dispose();
+  return {
+    buildMs: median(build),
+    evalMs: median(evaluate),
+    tokensPerSecond: (rows * work.promptLength) / ((median(build) + median(evaluate)) / 1000),
+    collectionsPerPass: gcs / work.repeats,
+    collectionMsPerPass: gcMs / work.repeats,
+  };
+}
+
+// Greedy decoding pipelined as generateStep does it: build step n+1 from step n's unread token,
+// schedule it, then read step n's token. Build and wait are timed apart.
+async function decode() {
+  const cache = model.makeCache();
+  const prompt = tokens(1, work.decodePrompt)[0] as number[];
+  mx.tidy(() => mx.eval(model.call(mx.array([prompt.slice(0, -1)]), cache)));
+  const step = (input: mx.Array) =>
+    mx.keep(mx.tidy(() => mx.argmax(mx.index(model.call(input, cache), ":", -1, ":"), -1)));
+  await settle();
+  const [c0, m0] = [collections, collectionMs];
+  let current = step(mx.array([prompt.slice(-1)]));
+  mx.scheduleEval(current);
+  const build: number[] = [];
+  const wait: number[] = [];
+  const start = now();
+  for (let n = 0; n < work.decodeTokens; n++) {
+    const t0 = now();
+    const input = mx.reshape(current, [1, 1]);
+    const next = step(input);
+    input.dispose();
+    mx.scheduleEval(next);
+    const t1 = now();
+    current.item();
+    const t2 = now();
+    build.push(t1 - t0);
+    wait.push(t2 - t1);
+    current.dispose();
+    current = next;
+  }
+  const total = now() - start;
+  current.dispose();
+  for (const c of cache) c.dispose();
+  await settle();
+  return {
+    buildMs: median(build),
+    waitMs: median(wait),
+    tokensPerSecond: work.decodeTokens / (total / 1000),
+    collections: collections - c0,
+    collectionMs: collectionMs - m0,
+  };
+}
+
+const out: Record<string, unknown> = { peer: "mlux", device: mx.runtimeInfo.device };
+if (flag !== "--decode-only") {
+  out.prefill1 = await prefill(1);
+  out.prefillBatch = await prefill(work.batch);
+}
+await decode(); // warm-up
+out.decode = await decode();
+console.log(JSON.stringify(out));
