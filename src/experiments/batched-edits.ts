@@ -35,6 +35,8 @@ export interface EditRunOptions {
   batchSize?: number;
   /** Share the unchanged prefix through the KV cache (default true); false runs every batch over the whole prompt. */
   sharePrefix?: boolean;
+  /** Called after each batch with the edits run so far and their number (for a progress bar). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface EditRunResult {
@@ -74,6 +76,7 @@ export function runEdits(
       groups.set(start, [...(groups.get(start) ?? []), i]);
     });
     const rows = new Array<MxArray>(edits.length);
+    let done = 0;
     try {
       for (const [start, members] of groups) {
         for (let from = 0; from < members.length; from += batchSize) {
@@ -91,6 +94,8 @@ export function runEdits(
             rows[editIndex] = mx.keep(mx.index(out, r));
           });
           out.dispose();
+          done += chunk.length;
+          options.onProgress?.(done, edits.length);
         }
       }
       const edited = edits.length ? mx.stack(rows) : mx.zeros([0]);
