@@ -36,13 +36,13 @@ export function checkOptionKeys(
   }
 }
 
-// The camelCase form of a snake_case name, else the nearest name within a third of its length.
+// The camelCase form of a snake_case name, else the nearest name within a third of its length (rounded up).
 function closest(name: string, allowed: readonly string[]): string | undefined {
   const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
   if (allowed.includes(camel)) return camel;
   const [near] = nearestNames(name, allowed, 1);
   if (near === undefined) return undefined;
-  return editDistance(name.toLowerCase(), near.toLowerCase()) <= Math.max(1, Math.floor(name.length / 3))
+  return editDistance(name.toLowerCase(), near.toLowerCase()) <= Math.max(1, Math.ceil(name.length / 3))
     ? near
     : undefined;
 }
