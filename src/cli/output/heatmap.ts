@@ -63,7 +63,9 @@ export function renderHeatmap(map: Heatmap, style: TextStyle): string {
   };
   const lines = [style.chalk.bold(map.title)];
   const header = shown.map((c) => (c === undefined ? ELLIPSIS : pad(map.columns[c] as string, cellWidth)));
-  lines.push(`${pad(map.rowTitle, labelWidth, "left")} ${header.join(" ")}   (${map.columnTitle})`);
+  const headerLine = `${pad(map.rowTitle, labelWidth, "left")} ${header.join(" ")}`;
+  const titled = `${headerLine}   (${map.columnTitle})`;
+  lines.push(width(titled) <= style.width ? titled : headerLine);
   map.rows.forEach((row, r) => {
     const cells = shown.map((c) => {
       if (c === undefined) return ELLIPSIS;
