@@ -7,6 +7,7 @@ import { detectHeads, type HeadDetectorResult } from "../../experiments/head-det
 import { integer, real } from "../numbers.ts";
 import { addOutputOptions, emit, type OutputOptions } from "../output/emit.ts";
 import { type Heatmap, renderHeatmap } from "../output/heatmap.ts";
+import { progressBar } from "../output/progress.ts";
 import { choice, dtypeOption, type ModelOptions, modelOption, openModel } from "./shared.ts";
 
 const KIND_NAMES: Record<HeadKind, string> = {
@@ -46,13 +47,20 @@ export function registerHeads(program: Command): void {
 async function heads(options: HeadsOptions): Promise<void> {
   const kinds = options.kind === "all" ? HEAD_KINDS : HEAD_KINDS.filter((k) => KIND_NAMES[k] === options.kind);
   const hm = await openModel(options);
-  const result = detectHeads(hm, {
-    kinds,
-    batch: options.batch,
-    repeatLength: options.repeatLength,
-    seed: options.seed,
-    threshold: options.threshold,
-  });
+  const progress = progressBar("scoring heads");
+  let result: HeadDetectorResult;
+  try {
+    result = detectHeads(hm, {
+      kinds,
+      batch: options.batch,
+      repeatLength: options.repeatLength,
+      seed: options.seed,
+      threshold: options.threshold,
+      onProgress: progress.onProgress,
+    });
+  } finally {
+    progress.stop();
+  }
   emit(options, {
     json: () => result.toJSON(),
     csv: () => headsTable(result),
