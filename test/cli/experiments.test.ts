@@ -4,6 +4,7 @@
 // COLUMNS, bad arguments exit 2 with what was wrong (before the model loads where they can), and
 // validate exits 0 on the fixtures and 1 on a broken checkpoint, naming the step.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { stripVTControlCharacters } from "node:util";
 import { ablation, activationPatching, detectHeads, HookedModel, logitLens } from "mlux";
 import { repoRoot } from "../oracle/python.ts";
-import { mlux } from "./run-mlux.ts";
+import { entry, mlux } from "./run-mlux.ts";
 
 const fixture = (name: string) => join(repoRoot, "fixtures", name);
 const PROMPT = "And the LORD said unto Moses,";
@@ -156,6 +157,24 @@ describe("heads, patch and ablate: --json is the library's result", () => {
     assert.equal(r.code, 0, r.stderr);
     const expected = detectHeads(hm, { batch: 4, repeatLength: 12, seed: 3, threshold: 0.4 });
     assert.deepEqual(JSON.parse(r.stdout), asJson(expected));
+  });
+
+  test("heads on a terminal: a progress bar on stderr, the JSON alone on stdout; none without a terminal", async () => {
+    const out = join(dir, "heads.json");
+    const node = `${process.execPath} --conditions=mlux-source --import tsx ${entry}`;
+    // script(1) gives the command a terminal; its own output is what the terminal showed (stderr here).
+    const shown = execFileSync(
+      "script",
+      ["-qfc", `${node} heads --json --batch 12 --kind induction > ${out}`, "/dev/null"],
+      { cwd: repoRoot, encoding: "utf8" },
+    );
+    assert.match(shown, /scoring heads \[[█░]+\] 12\/12/);
+    assert.deepEqual(
+      JSON.parse(readFileSync(out, "utf8")),
+      asJson(detectHeads(hm, { kinds: ["induction"], batch: 12, threshold: 0.4, onProgress: () => {} })),
+    );
+    const piped = await mlux(["heads", "--json", "--batch", "12", "--kind", "induction"]);
+    assert.equal(piped.stderr, "[native: float16 weights, as the checkpoint stores them]\n");
   });
 
   test("heads --csv --kind induction: a row per head", async () => {
