@@ -19,6 +19,7 @@ const PROMPT = "And the LORD said unto Moses,";
 const CLEAN = "And the LORD said unto Moses,";
 const CORRUPTED = "And the LORD said unto Aaron,";
 const ESC = "\u001b[";
+const PATCH_ARGS = ["--clean", CLEAN, "--corrupted", CORRUPTED, "--answer", " Moses", "--wrong", " Aaron"];
 
 /** The library result as its JSON text reads back (what --json prints, parsed). */
 const asJson = (result: { toJSON(): unknown }) => JSON.parse(JSON.stringify(result));
@@ -190,18 +191,7 @@ describe("heads, patch and ablate: --json is the library's result", () => {
   });
 
   test("patch with a logit difference", async () => {
-    const r = await mlux([
-      "patch",
-      "--json",
-      "--clean",
-      CLEAN,
-      "--corrupted",
-      CORRUPTED,
-      "--answer",
-      " Moses",
-      "--wrong",
-      " Aaron",
-    ]);
+    const r = await mlux(["patch", "--json", ...PATCH_ARGS]);
     assert.equal(r.code, 0, r.stderr);
     const expected = activationPatching(hm, {
       clean: CLEAN,
@@ -245,17 +235,7 @@ describe("heads, patch and ablate: --json is the library's result", () => {
   });
 
   test("patch text: the clean and corrupted metric, then the heatmap", async () => {
-    const r = await mlux([
-      "patch",
-      "--clean",
-      CLEAN,
-      "--corrupted",
-      CORRUPTED,
-      "--answer",
-      " Moses",
-      "--wrong",
-      " Aaron",
-    ]);
+    const r = await mlux(["patch", ...PATCH_ARGS]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^logit\(" Moses"\) - logit\(" Aaron"\): clean -?\d+\.\d{4}, corrupted -?\d+\.\d{4}\n/);
     assert.match(r.stdout, /activation patching \(denoising\) of resid_pre\n/);

@@ -2,12 +2,12 @@
 // position), replaced by zero, by its mean over reference prompts, or by a resampled reference
 // prompt's, and how much the metric drops.
 import type { Command } from "commander";
-import { type AblationKind, type AblationResult, ablation } from "../../experiments/ablation.ts";
+import { type AblationKind, ablation } from "../../experiments/ablation.ts";
 import { HEAD_SITE, POSITION_SITES, type Site } from "../../experiments/sites.ts";
 import { integer, integerList } from "../numbers.ts";
 import { addOutputOptions, emit, type OutputOptions } from "../output/emit.ts";
 import { renderHeatmap } from "../output/heatmap.ts";
-import { progressBar } from "../output/progress.ts";
+import { withProgress } from "../output/progress.ts";
 import { layerGridHeatmap, layerGridTable } from "./grid-heatmap.ts";
 import { addMetricOptions, checkMetricTokens, type MetricOptions, metricOf, metricText } from "./metric-options.ts";
 import { SITES } from "./patch.ts";
@@ -82,10 +82,8 @@ async function ablate(prompt: string, options: AblateOptions): Promise<void> {
       `option '--positions <list>' argument has position ${outside}. The prompt has positions 0 to ${length - 1}.`,
     );
   }
-  const progress = progressBar("ablating");
-  let result: AblationResult;
-  try {
-    result = ablation(hm, {
+  const result = withProgress("ablating", (onProgress) =>
+    ablation(hm, {
       prompt,
       site: options.site,
       kind: options.kind,
@@ -95,11 +93,9 @@ async function ablate(prompt: string, options: AblateOptions): Promise<void> {
       ...(options.layers ? { layers: options.layers } : {}),
       ...(options.positions ? { positions: options.positions } : {}),
       ...(options.includeBos ? { includeBos: true } : {}),
-      onProgress: progress.onProgress,
-    });
-  } finally {
-    progress.stop();
-  }
+      onProgress,
+    }),
+  );
   const columnKind = result.site === HEAD_SITE ? "head" : "position";
   const metricName =
     result.metric.kind === "prob" && typeof result.metric.token === "number"

@@ -7,7 +7,7 @@ import { detectHeads, type HeadDetectorResult } from "../../experiments/head-det
 import { integer, real } from "../numbers.ts";
 import { addOutputOptions, emit, type OutputOptions } from "../output/emit.ts";
 import { type Heatmap, renderHeatmap } from "../output/heatmap.ts";
-import { progressBar } from "../output/progress.ts";
+import { withProgress } from "../output/progress.ts";
 import { choice, dtypeOption, type ModelOptions, modelOption, openModel } from "./shared.ts";
 
 const KIND_NAMES: Record<HeadKind, string> = {
@@ -47,20 +47,16 @@ export function registerHeads(program: Command): void {
 async function heads(options: HeadsOptions): Promise<void> {
   const kinds = options.kind === "all" ? HEAD_KINDS : HEAD_KINDS.filter((k) => KIND_NAMES[k] === options.kind);
   const hm = await openModel(options);
-  const progress = progressBar("scoring heads");
-  let result: HeadDetectorResult;
-  try {
-    result = detectHeads(hm, {
+  const result = withProgress("scoring heads", (onProgress) =>
+    detectHeads(hm, {
       kinds,
       batch: options.batch,
       repeatLength: options.repeatLength,
       seed: options.seed,
       threshold: options.threshold,
-      onProgress: progress.onProgress,
-    });
-  } finally {
-    progress.stop();
-  }
+      onProgress,
+    }),
+  );
   emit(options, {
     json: () => result.toJSON(),
     csv: () => headsTable(result),

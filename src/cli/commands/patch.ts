@@ -2,12 +2,12 @@
 // at each (layer, position), or each head's z, taken from one run into the other, and how much of
 // the clean-vs-corrupted difference in the metric each patch recovers.
 import type { Command } from "commander";
-import { activationPatching, type PatchDirection, type PatchingResult } from "../../experiments/patching.ts";
+import { activationPatching, type PatchDirection } from "../../experiments/patching.ts";
 import { HEAD_SITE, POSITION_SITES, type Site } from "../../experiments/sites.ts";
 import { integerList } from "../numbers.ts";
 import { addOutputOptions, emit, type OutputOptions } from "../output/emit.ts";
 import { renderHeatmap } from "../output/heatmap.ts";
-import { progressBar } from "../output/progress.ts";
+import { withProgress } from "../output/progress.ts";
 import { layerGridHeatmap, layerGridTable } from "./grid-heatmap.ts";
 import { addMetricOptions, checkMetricTokens, type MetricOptions, metricOf, metricText } from "./metric-options.ts";
 import { checkLayers, choice, dtypeOption, type ModelOptions, modelOption, openModel, UsageError } from "./shared.ts";
@@ -58,21 +58,17 @@ async function patch(options: PatchOptions): Promise<void> {
       `the clean prompt is ${clean[0]?.length} tokens and the corrupted one ${corrupted[0]?.length}: give prompts of the same number of tokens`,
     );
   }
-  const progress = progressBar("patching");
-  let result: PatchingResult;
-  try {
-    result = activationPatching(hm, {
+  const result = withProgress("patching", (onProgress) =>
+    activationPatching(hm, {
       clean: options.clean,
       corrupted: options.corrupted,
       metric,
       site: options.site,
       direction: options.direction,
       ...(options.layers ? { layers: options.layers } : {}),
-      onProgress: progress.onProgress,
-    });
-  } finally {
-    progress.stop();
-  }
+      onProgress,
+    }),
+  );
   emit(options, {
     json: () => result.toJSON(),
     csv: () =>

@@ -38,3 +38,13 @@ export function progressBar(label: string, stream: NodeJS.WriteStream = process.
     },
   };
 }
+
+/** Runs `work` with a bar labelled `label` fed by its onProgress, taken off when it ends or throws. */
+export function withProgress<T>(label: string, work: (onProgress: OnProgress) => T): T {
+  const progress = progressBar(label);
+  try {
+    return work(progress.onProgress);
+  } finally {
+    progress.stop();
+  }
+}
