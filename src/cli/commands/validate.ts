@@ -98,7 +98,7 @@ async function validate(model: string, options: ValidateOptions): Promise<void> 
         })
         .join("\n"),
   });
-  hm?.model.dispose?.();
+  hm?.model.dispose();
   if (failed) throw new Error(`validate: the ${failed.step} step failed: ${failed.error}`);
 }
 
