@@ -234,6 +234,37 @@ describe("heads, patch and ablate: --json is the library's result", () => {
     );
   });
 
+  test("patch --pairs: prompts of different lengths, aligned by position pairs", async () => {
+    const corrupted = "And God said unto Moses,";
+    const pairs: [number, number][] = [
+      [0, 0],
+      [1, 1],
+      [4, 3],
+      [5, 4],
+      [6, 5],
+      [7, 6],
+    ];
+    const r = await mlux([
+      "patch",
+      "--json",
+      "--clean",
+      CLEAN,
+      "--corrupted",
+      corrupted,
+      "--pairs",
+      pairs.map((p) => p.join(":")).join(","),
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const expected = activationPatching(hm, {
+      clean: CLEAN,
+      corrupted,
+      metric: { kind: "kl" },
+      site: "resid_pre",
+      positionPairs: pairs,
+    });
+    assert.deepEqual(JSON.parse(r.stdout), asJson(expected));
+  });
+
   test("patch text: the clean and corrupted metric, then the heatmap", async () => {
     const r = await mlux(["patch", ...PATCH_ARGS]);
     assert.equal(r.code, 0, r.stderr);
@@ -328,6 +359,21 @@ describe("bad arguments: exit 2 with what was wrong, nothing on stdout", () => {
       /the clean prompt is 8 tokens and the corrupted one 5/,
     ],
     [
+      "patch --pairs 0-0",
+      ["patch", "--clean", CLEAN, "--corrupted", CORRUPTED, "--pairs", "0-0"],
+      /It takes clean:corrupted position pairs, e\.g\. 0:0,1:1,4:5\./,
+    ],
+    [
+      "patch --pairs 1:1,1:2",
+      ["patch", "--clean", CLEAN, "--corrupted", CORRUPTED, "--pairs", "1:1,1:2"],
+      /It pairs a clean position twice\./,
+    ],
+    [
+      "patch --pairs past the corrupted prompt",
+      ["patch", "--clean", CLEAN, "--corrupted", "And God said,", "--pairs", "0:0,7:5"],
+      /argument has 7:5\. The clean prompt has positions 0 to 7, the corrupted one 0 to 4\./,
+    ],
+    [
       "patch --answer of two tokens",
       ["patch", "--clean", CLEAN, "--corrupted", CORRUPTED, "--answer", " Moses said", "--wrong", " Aaron"],
       /metric answer " Moses said" is 2 tokens/,
@@ -351,7 +397,7 @@ describe("bad arguments: exit 2 with what was wrong, nothing on stdout", () => {
       assert.equal(r.stdout, "");
       assert.match(r.stderr, message);
       // Refused before the model loads where the arguments alone say so: no line of what it computes in.
-      const needsModel = /vocabulary|--layers 9|different lengths|two tokens|past the prompt/.test(name);
+      const needsModel = /vocabulary|--layers 9|different lengths|two tokens|past the/.test(name);
       assert.equal(r.stderr.includes("[native:"), needsModel, r.stderr);
     });
   }

@@ -1,7 +1,7 @@
 // `mlux patch --clean TEXT --corrupted TEXT`: activation patching (activationPatching): the site
 // at each (layer, position), or each head's z, taken from one run into the other, and how much of
 // the clean-vs-corrupted difference in the metric each patch recovers.
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { activationPatching, type PatchDirection } from "../../experiments/patching.ts";
 import { HEAD_SITE, POSITION_SITES, type Site } from "../../experiments/sites.ts";
 import { integerList } from "../numbers.ts";
@@ -20,6 +20,7 @@ interface PatchOptions extends ModelOptions, OutputOptions, MetricOptions {
   site: Site;
   direction: PatchDirection;
   layers?: number[];
+  pairs?: [number, number][];
 }
 
 export function registerPatch(program: Command): void {
@@ -41,6 +42,11 @@ export function registerPatch(program: Command): void {
       "denoising",
     )
     .option("--layers <list>", "the layers to patch, e.g. 0,2,3 (default all)", integerList({ min: 0 }))
+    .option(
+      "--pairs <list>",
+      "clean:corrupted positions that hold the same role, e.g. 0:0,1:1,4:5 (needed when the prompts differ in length; only these are patched)",
+      positionPairs,
+    )
     .addOption(modelOption())
     .addOption(dtypeOption());
   addMetricOptions(command, "kl");
@@ -52,10 +58,19 @@ async function patch(options: PatchOptions): Promise<void> {
   const hm = await openModel(options);
   checkMetricTokens(hm, metric);
   if (options.layers) checkLayers(hm, options.layers);
-  const [clean, corrupted] = [hm.toTokens(options.clean), hm.toTokens(options.corrupted)] as [number[][], number[][]];
-  if (clean[0]?.length !== corrupted[0]?.length) {
+  const [clean, corrupted] = [options.clean, options.corrupted].map((t) => (hm.toTokens(t)[0] as number[]).length) as [
+    number,
+    number,
+  ];
+  if (options.pairs === undefined && clean !== corrupted) {
     throw new UsageError(
-      `the clean prompt is ${clean[0]?.length} tokens and the corrupted one ${corrupted[0]?.length}: give prompts of the same number of tokens`,
+      `the clean prompt is ${clean} tokens and the corrupted one ${corrupted}: give prompts of the same number of tokens, or --pairs`,
+    );
+  }
+  const outside = options.pairs?.find(([c, k]) => c >= clean || k >= corrupted);
+  if (outside !== undefined) {
+    throw new UsageError(
+      `option '--pairs <list>' argument has ${outside.join(":")}. The clean prompt has positions 0 to ${clean - 1}, the corrupted one 0 to ${corrupted - 1}.`,
     );
   }
   const result = withProgress("patching", (onProgress) =>
@@ -66,6 +81,7 @@ async function patch(options: PatchOptions): Promise<void> {
       site: options.site,
       direction: options.direction,
       ...(options.layers ? { layers: options.layers } : {}),
+      ...(options.pairs ? { positionPairs: options.pairs } : {}),
       onProgress,
     }),
   );
@@ -95,4 +111,20 @@ async function patch(options: PatchOptions): Promise<void> {
         ),
       ].join("\n"),
   });
+}
+
+// "0:0,1:1,4:5" as [clean, corrupted] pairs, each position paired once.
+function positionPairs(text: string): [number, number][] {
+  const pairs = text.split(",").map((item) => {
+    const match = /^\s*(\d+)\s*:\s*(\d+)\s*$/.exec(item);
+    if (!match) throw new InvalidArgumentError("It takes clean:corrupted position pairs, e.g. 0:0,1:1,4:5.");
+    return [Number(match[1]), Number(match[2])] as [number, number];
+  });
+  for (const side of [0, 1] as const) {
+    const positions = pairs.map((pair) => pair[side]);
+    if (new Set(positions).size !== positions.length) {
+      throw new InvalidArgumentError(`It pairs a ${side === 0 ? "clean" : "corrupted"} position twice.`);
+    }
+  }
+  return pairs;
 }
