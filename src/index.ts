@@ -69,7 +69,9 @@ export {
   type ModelInput,
   type TokenOptions,
 } from "./hooks/hooked-model.ts";
+export type { HookedModelConfig, QuantizationConfig } from "./hooks/model-config.ts";
 export { PaddedBatch } from "./hooks/padded-batch.ts";
+export type { LossOptions, NamedTopToken } from "./hooks/readout-calls.ts";
 export type { HookHandle } from "./hooks/registry.ts";
 export type { HookSelector } from "./hooks/select.ts";
 export { LAYER_NAMES, MODEL_NAMES, type StandardName, StandardNames } from "./hooks/standard-names.ts";

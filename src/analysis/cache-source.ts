@@ -2,6 +2,7 @@
 // layer bound, the position selection, option names, and the activations a call needs.
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
+import { checkOptionKeys } from "../nn/option-keys.ts";
 import type { CacheLayout } from "./cache-layout.ts";
 import type { ModelReadout } from "./readout.ts";
 
@@ -33,15 +34,8 @@ export function layerBound(layer: number | undefined, layers: number, what: stri
 
 /** Rejects option names a utility does not read (a snake_case TransformerLens name, a typo). */
 export function checkOptions(options: object, allowed: readonly string[], what: string): void {
-  if (typeof options !== "object" || options === null) {
-    throw new TypeError(`${what}: options must be an object, got ${options === null ? "null" : typeof options}`);
-  }
-  for (const name of Object.keys(options)) {
-    if (allowed.includes(name)) continue;
-    const camel = name.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-    const hint = allowed.includes(camel) ? `; did you mean ${camel}?` : "";
-    throw new Error(`${what}: unknown option "${name}"${hint} (options: ${allowed.join(", ")})`);
-  }
+  if (options === undefined) throw new TypeError(`${what}: options must be an object, got undefined`);
+  checkOptionKeys(options, allowed, what);
 }
 
 /**

@@ -47,3 +47,20 @@ export function integer(range: Range = {}): (text: string) => number {
 export function real(range: Range = {}): (text: string) => number {
   return parser("a number", REAL, Number.isFinite, range);
 }
+
+/** A parser of a comma-separated list of whole numbers in `range` ("0,2,5"), each once. */
+export function integerList(range: Range = {}): (text: string) => number[] {
+  const one = integer(range);
+  const wanted = describe("a whole number", range);
+  return (text: string): number[] => {
+    const items = text.split(",").map((item) => item.trim());
+    let values: number[];
+    try {
+      values = items.map(one);
+    } catch {
+      throw new InvalidArgumentError(`It takes a comma-separated list, each ${wanted.replace(/^a /, "")}.`);
+    }
+    if (new Set(values).size !== values.length) throw new InvalidArgumentError("It lists a number twice.");
+    return values;
+  };
+}

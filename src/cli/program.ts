@@ -2,11 +2,24 @@
 // is a file with a register function, added to COMMANDS.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerAblate } from "./commands/ablate.ts";
 import { registerGenerate } from "./commands/generate.ts";
+import { registerHeads } from "./commands/heads.ts";
+import { registerLens } from "./commands/lens.ts";
 import { registerModels } from "./commands/models.ts";
+import { registerPatch } from "./commands/patch.ts";
 import { UsageError } from "./commands/shared.ts";
+import { registerValidate } from "./commands/validate.ts";
 
-const COMMANDS: ((program: Command) => void)[] = [registerGenerate, registerModels];
+const COMMANDS: ((program: Command) => void)[] = [
+  registerGenerate,
+  registerModels,
+  registerLens,
+  registerHeads,
+  registerPatch,
+  registerAblate,
+  registerValidate,
+];
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad arguments (nothing was run). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;

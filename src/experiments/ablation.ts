@@ -5,6 +5,7 @@
 import type { HookedModel, ModelInput } from "../hooks/hooked-model.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
+import { checkOptionKeys, keysOf } from "../nn/option-keys.ts";
 import { type Edit, runEdits } from "./batched-edits.ts";
 import { type Metric, readMetric, resolveMetric } from "./metric.ts";
 import { checkPositions, checkSite, HEAD_SITE, onePrompt, type Site, siteLayers } from "./sites.ts";
@@ -35,6 +36,8 @@ export interface AblationOptions {
   batchSize?: number;
   /** Share the unchanged prefix through the KV cache (default true). */
   sharePrefix?: boolean;
+  /** Called as the ablated runs go: how many have run, of how many. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export class AblationResult {
@@ -76,7 +79,24 @@ export class AblationResult {
   }
 }
 
+const ABLATION_KEYS = keysOf<AblationOptions>({
+  prompt: true,
+  site: true,
+  kind: true,
+  reference: true,
+  includeBos: true,
+  metric: true,
+  layers: true,
+  positions: true,
+  seed: true,
+  prependBos: true,
+  batchSize: true,
+  sharePrefix: true,
+  onProgress: true,
+});
+
 export function ablation(hm: HookedModel, options: AblationOptions): AblationResult {
+  checkOptionKeys(options, ABLATION_KEYS, "ablation");
   const site = checkSite(options.site);
   const kind = options.kind;
   if (kind !== "zero" && kind !== "mean" && kind !== "resample") {
@@ -113,6 +133,7 @@ export function ablation(hm: HookedModel, options: AblationOptions): AblationRes
       },
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       ...(options.sharePrefix === undefined ? {} : { sharePrefix: options.sharePrefix }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
     const values = edited.tolist() as number[];
     const baseline = mx.index(base, 0).item() as number;

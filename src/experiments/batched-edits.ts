@@ -37,6 +37,8 @@ export interface EditRunOptions {
   batchSize?: number;
   /** Share the unchanged prefix through the KV cache (default true); false runs every batch over the whole prompt. */
   sharePrefix?: boolean;
+  /** Called after each batch with the edits run so far and their number (for a progress bar). */
+  onProgress?: (done: number, total: number) => void;
 }
 
 export interface EditRunResult {
@@ -86,6 +88,7 @@ export function runEdits(
     });
     const first = (i: number) => Math.min(...(edits[i] as Edit).positions);
     const rows = new Array<MxArray>(edits.length);
+    let done = 0;
     try {
       for (const [block, members] of groups) {
         members.sort((a, b) => first(a) - first(b));
@@ -119,6 +122,8 @@ export function runEdits(
             rows[editIndex] = mx.keep(mx.index(out, r));
           });
           out.dispose();
+          done += chunk.length;
+          options.onProgress?.(done, edits.length);
         }
       }
       const edited = edits.length ? mx.stack(rows) : mx.zeros([0]);

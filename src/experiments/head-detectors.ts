@@ -30,7 +30,16 @@ export interface HeadDetectorOptions extends HeadScoreOptions {
   tokenRange?: readonly [number, number];
   /** Score at or above which a head is listed as of a kind (default 0.4). */
   threshold?: number;
+  /**
+   * Called as the sequences run: how many have, of how many. With it they run in chunks of
+   * PROGRESS_CHUNK (a forward pass each), so the scores equal the one-pass ones up to the rounding
+   * of a different batch size.
+   */
+  onProgress?: (done: number, total: number) => void;
 }
+
+/** Sequences per forward pass when progress is reported. */
+export const PROGRESS_CHUNK = 4;
 
 /** A head and its score. */
 export interface ScoredHead {
@@ -115,6 +124,7 @@ export function detectHeads(hm: HookedModel, options: HeadDetectorOptions = {}):
       "excludeCurrentToken",
       "errorMeasure",
       "rows",
+      "onProgress",
     ],
     what,
   );
@@ -132,7 +142,9 @@ export function detectHeads(hm: HookedModel, options: HeadDetectorOptions = {}):
     ...(options.errorMeasure === undefined ? {} : { errorMeasure: options.errorMeasure }),
     ...(options.rows === undefined ? {} : { rows: options.rows }),
   };
-  const patterns = hm.getAttentionPatterns(tokens.map((row) => [...row]));
+  const rows = tokens.map((row) => [...row]);
+  const patterns =
+    options.onProgress === undefined ? hm.getAttentionPatterns(rows) : chunkedPatterns(hm, rows, options.onProgress);
   const layers = [...patterns.keys()];
   const scores: Partial<Record<HeadKind, number[][]>> = {};
   try {
@@ -153,6 +165,26 @@ export function detectHeads(hm: HookedModel, options: HeadDetectorOptions = {}):
     batch: tokens.length,
     positions: length,
   });
+}
+
+// The attention patterns of every layer, PROGRESS_CHUNK sequences per forward pass, joined on the batch axis.
+function chunkedPatterns(
+  hm: HookedModel,
+  rows: number[][],
+  onProgress: (done: number, total: number) => void,
+): Map<number, mx.Array> {
+  const parts = new Map<number, mx.Array[]>();
+  try {
+    for (let from = 0; from < rows.length; from += PROGRESS_CHUNK) {
+      for (const [layer, pattern] of hm.getAttentionPatterns(rows.slice(from, from + PROGRESS_CHUNK))) {
+        parts.set(layer, [...(parts.get(layer) ?? []), pattern]);
+      }
+      onProgress(Math.min(from + PROGRESS_CHUNK, rows.length), rows.length);
+    }
+    return new Map([...parts].map(([layer, list]) => [layer, mx.concatenate(list, 0)]));
+  } finally {
+    for (const list of parts.values()) for (const p of list) p.dispose();
+  }
 }
 
 /**

@@ -100,7 +100,7 @@ export function logitLens(hm: HookedModel, input: ModelInput, options: LogitLens
     throw new Error(`${what}: probes must be some of ${LENS_PROBES.join(", ")}, got ${JSON.stringify(probes)}`);
   }
   const k = options.k ?? 5;
-  const tokenIds = hm.toTokens(input, options);
+  const tokenIds = hm.toTokens(input, options.prependBos === undefined ? {} : { prependBos: options.prependBos });
   if (tokenIds.length !== 1) throw new Error(`${what}: give one prompt, got a batch of ${tokenIds.length}`);
   const ids = tokenIds[0] as number[];
   const rowsOf = probes.map((probe) => lensRows(hm, probe));

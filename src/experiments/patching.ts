@@ -7,6 +7,7 @@ import { type TopToken, topTokens } from "../analysis/top-tokens.ts";
 import type { HookedModel, ModelInput } from "../hooks/hooked-model.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
+import { checkOptionKeys, keysOf } from "../nn/option-keys.ts";
 import { type Edit, runEdits } from "./batched-edits.ts";
 import { type Metric, readMetric, resolveMetric } from "./metric.ts";
 import { checkPositions, checkSite, HEAD_SITE, onePrompt, type Site, siteLayers } from "./sites.ts";
@@ -31,7 +32,22 @@ export interface PatchingOptions {
   prependBos?: boolean;
   /** Most patched runs per forward pass (default 64). */
   batchSize?: number;
+  /** Called as the patched runs go: how many have run, of how many. */
+  onProgress?: (done: number, total: number) => void;
 }
+
+const PATCHING_KEYS = keysOf<PatchingOptions>({
+  clean: true,
+  corrupted: true,
+  metric: true,
+  site: true,
+  direction: true,
+  positionPairs: true,
+  layers: true,
+  prependBos: true,
+  batchSize: true,
+  onProgress: true,
+});
 
 export class PatchingResult {
   constructor(
@@ -75,6 +91,7 @@ export class PatchingResult {
 
 /** Patches the site at each (layer, position) or (layer, head) and reads the metric of each run. */
 export function activationPatching(hm: HookedModel, options: PatchingOptions): PatchingResult {
+  checkOptionKeys(options, PATCHING_KEYS, "activationPatching");
   const site = checkSite(options.site);
   const direction = options.direction ?? "denoising";
   if (direction !== "denoising" && direction !== "noising") {
@@ -132,6 +149,7 @@ export function activationPatching(hm: HookedModel, options: PatchingOptions): P
     const { base, edited } = runEdits(hm, target, edits, {
       readout: read,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
     const values = edited.tolist() as number[];
     base.dispose();
@@ -169,6 +187,16 @@ export interface LayerSweepOptions {
   prependBos?: boolean;
 }
 
+const SWEEP_KEYS = keysOf<LayerSweepOptions>({
+  source: true,
+  target: true,
+  sourcePosition: true,
+  targetPosition: true,
+  site: true,
+  k: true,
+  prependBos: true,
+});
+
 /** A candidate next token with its text. */
 export interface NamedToken extends TopToken {
   token: string;
@@ -202,6 +230,7 @@ export class LayerSweepResult {
  * whether the top token differs from the unpatched target's.
  */
 export function patchAcrossLayers(hm: HookedModel, options: LayerSweepOptions): LayerSweepResult {
+  checkOptionKeys(options, SWEEP_KEYS, "patchAcrossLayers");
   const site = checkSite(options.site ?? "resid_post");
   if (site === HEAD_SITE) throw new Error("patchAcrossLayers patches one position; use activationPatching for heads");
   const k = options.k ?? 3;

@@ -76,7 +76,10 @@ export function testPrompt(
     throw new TypeError(`${what}: the prompt and the answer must be texts, the answer not empty`);
   }
   const spaced = (options.prependSpaceToAnswer ?? true) && !answer.startsWith(" ") ? ` ${answer}` : answer;
-  const promptIds = hm.toTokens(prompt, options)[0] as number[];
+  const promptIds = hm.toTokens(
+    prompt,
+    options.prependBos === undefined ? {} : { prependBos: options.prependBos },
+  )[0] as number[];
   const answerIds = tokenizer.encode(spaced, { addSpecialTokens: false });
   if (answerIds.length === 0) throw new Error(`${what}: the answer ${JSON.stringify(answer)} encodes to no tokens`);
   const logits = hm.forward([[...promptIds, ...answerIds]]);

@@ -9,6 +9,7 @@
 // float32 up to rounding: a matrix product of more rows may round a row differently, as in any
 // batch; where products compute each row alike, as the quantized ones do, bit for bit.)
 import { type ModelReadout, modelReadout } from "../analysis/readout.ts";
+import { type UnembedOptions, unembed } from "../analysis/unembed.ts";
 import { type GeneratedToken, type GenerateStepOptions, generateStep } from "../generate/generate.ts";
 import { Tokenizer } from "../load/tokenizer.ts";
 import type { CausalLM, LayerCache } from "../models/causal-lm.ts";
@@ -16,9 +17,12 @@ import { type LoadedModel, type LoadOptions, loadModel } from "../models/load.ts
 import { freeWhenDropped, MxArray } from "../mx/array.ts";
 import { isInteger } from "../mx/dtype.ts";
 import * as mx from "../mx/index.ts";
+import { checkOptionKeys, keysOf } from "../nn/option-keys.ts";
 import { ActivationCache } from "./activation-cache.ts";
 import type { Hook, PreHook } from "./hook-types.ts";
+import { describeConfig, type HookedModelConfig, type LoadedInfo, modelConfig, oneLine } from "./model-config.ts";
 import { PaddedBatch } from "./padded-batch.ts";
+import { inputLogProbs, inputLoss, type LossOptions, type NamedTopToken, namedTopTokens } from "./readout-calls.ts";
 import { type HookHandle, HookRegistry, HookRun } from "./registry.ts";
 import { type HookSelector, type SelectedTarget, TargetResolver } from "./select.ts";
 import { StandardNames } from "./standard-names.ts";
@@ -56,6 +60,38 @@ export interface HookedToken extends GeneratedToken {
   cache?: ActivationCache;
 }
 
+// The keys each method reads (the compiler checks each list against its options type).
+const TOKEN_KEYS = keysOf<TokenOptions>({ prependBos: true });
+const HOOK_KEYS = keysOf<HookOptions>({ prependBos: true, hooks: true, preHooks: true });
+const CACHE_KEYS = keysOf<CacheOptions>({ prependBos: true, hooks: true, preHooks: true, names: true });
+const GENERATE_KEYS = keysOf<HookedGenerateOptions>({
+  prependBos: true,
+  hooks: true,
+  preHooks: true,
+  capture: true,
+  maxTokens: true,
+  sampler: true,
+  logitsProcessors: true,
+  prefillStepSize: true,
+  cache: true,
+});
+const LOAD_KEYS = keysOf<LoadOptions>({
+  dtype: true,
+  dequantizeBudget: true,
+  offline: true,
+  revision: true,
+  cacheDir: true,
+  hubUrl: true,
+  accessToken: true,
+  onProgress: true,
+});
+// Options of one call that mean something on another.
+const HINTS = {
+  cache: "To record activations, call runWithCache(input, { names }).",
+  names: "names selects what runWithCache records.",
+  capture: "capture records activations during generate().",
+};
+
 export class HookedModel {
   readonly model: CausalLM;
   readonly tokenizer: Tokenizer | undefined;
@@ -66,10 +102,14 @@ export class HookedModel {
   /** This HookedModel's own hooks (addHook ...): on in each of its runs, never in another's. */
   readonly #hooks = new HookRegistry();
   readonly #targets: TargetResolver;
+  /** The checkpoint's config and what the loader did with its dtype (for a model from loadModel). */
+  readonly #loaded: (LoadedInfo & { path: string }) | undefined;
+  #config: HookedModelConfig | undefined;
 
-  constructor(model: CausalLM, tokenizer?: Tokenizer) {
+  constructor(model: CausalLM, tokenizer?: Tokenizer, loaded?: LoadedInfo & { path: string }) {
     this.model = model;
     this.tokenizer = tokenizer;
+    this.#loaded = loaded;
     this.names = new StandardNames(model);
     this.readout = modelReadout(model);
     this.#targets = new TargetResolver(model, this.names);
@@ -78,6 +118,7 @@ export class HookedModel {
 
   /** Loads a checkpoint (a folder or a Hub repo id) and its tokenizer. */
   static async fromPretrained(pathOrRepoId: string, options: LoadOptions = {}): Promise<HookedModel> {
+    checkOptionKeys(options, LOAD_KEYS, "HookedModel.fromPretrained");
     return HookedModel.fromLoaded(await loadModel(pathOrRepoId, options));
   }
 
@@ -89,10 +130,40 @@ export class HookedModel {
     } catch {
       tokenizer = undefined; // token ids still work; text input will say a tokenizer is needed
     }
-    return new HookedModel(loaded.model, tokenizer);
+    return new HookedModel(loaded.model, tokenizer, loaded);
   }
 
-  /** Every hookable path: modules and the hook points inside them. */
+  // ---- what the model is ----
+
+  /**
+   * The model's sizes and kind, as it declares them: layers, heads, kv heads, head dim, widths,
+   * vocabulary, soft-caps, each layer's attention window, the block path, the dtype it computes in
+   * and the checkpoint's quantization.
+   */
+  get config(): HookedModelConfig {
+    this.#config ??= modelConfig(this.model, this.#loaded);
+    return this.#config;
+  }
+
+  /** Every field of `config` in words, with the compute dtype and why it was chosen. */
+  describe(): string {
+    const t = this.tokenizer;
+    const bos = t?.bosTokenId === undefined ? "no BOS" : `BOS ${JSON.stringify(t.decode([t.bosTokenId]))}`;
+    return describeConfig(this.config, {
+      ...(this.#loaded ? { path: this.#loaded.path } : {}),
+      tokenizer: t === undefined ? "none (token ids only)" : `${t.vocabSize} tokens, ${bos}`,
+    });
+  }
+
+  /**
+   * The hookable module paths and standard keys that match `pattern`: a glob (`*` one path
+   * segment, `**` any number: `*.mlp`, `resid_post.*`) or a RegExp; standard keys first.
+   */
+  findHooks(pattern: string | RegExp): string[] {
+    return this.#targets.find(pattern);
+  }
+
+  /** Every hookable path: modules and the hook points inside them (findHooks filters them). */
   paths(): string[] {
     return this.#targets.paths();
   }
@@ -110,6 +181,7 @@ export class HookedModel {
 
   /** Token ids [B][L] of the input (texts are encoded; ids pass through). */
   toTokens(input: ModelInput, options: TokenOptions = {}): number[][] {
+    checkOptionKeys(options, TOKEN_KEYS, "toTokens");
     if (input instanceof MxArray) {
       if (input.ndim !== 2) throw new Error(`token Arrays must be [batch, positions], got shape [${input.shape}]`);
       if (!isInteger(input.dtype)) {
@@ -139,8 +211,14 @@ export class HookedModel {
     return (batch[0] as number[]).map((id) => tokenizer.decode([id]));
   }
 
-  /** The text of token ids (each an integer from 0 to the vocabulary size - 1). */
-  toString(ids: readonly number[]): string {
+  /**
+   * The text of token ids (each an integer from 0 to the vocabulary size - 1); without ids, the
+   * model in one line: `HookedModel(gemma2, 26L/8H/256D, 4-bit/float16)` (layers, heads, head dim, weights).
+   */
+  toString(): string;
+  toString(ids: readonly number[]): string;
+  toString(ids?: readonly number[]): string {
+    if (ids === undefined) return oneLine(this.config);
     const tokenizer = this.#needTokenizer();
     if (!Array.isArray(ids)) throw new TypeError(`toString takes a list of token ids, got ${typeof ids}`);
     ids.forEach((id, i) => {
@@ -162,7 +240,11 @@ export class HookedModel {
     input: ModelInput,
     options: TokenOptions & { occurrence?: number } = {},
   ): number {
-    const ids = this.toTokens(input, options)[0] as number[];
+    checkOptionKeys(options, [...TOKEN_KEYS, "occurrence"], "tokenPosition");
+    const ids = this.toTokens(
+      input,
+      options.prependBos === undefined ? {} : { prependBos: options.prependBos },
+    )[0] as number[];
     let id: number;
     if (typeof token === "number") id = token;
     else {
@@ -190,6 +272,7 @@ export class HookedModel {
    * are padding, and `select(array, b)` to take prompt b's own positions out of a padded result.
    */
   padBatch(input: ModelInput, options: TokenOptions = {}): PaddedBatch {
+    checkOptionKeys(options, TOKEN_KEYS, "padBatch");
     return new PaddedBatch(this.toTokens(input, options), this.#padId());
   }
 
@@ -201,6 +284,7 @@ export class HookedModel {
    * (see the top of this file).
    */
   forward(input: ModelInput, options: TokenOptions = {}): MxArray {
+    checkOptionKeys(options, TOKEN_KEYS, "forward", HINTS);
     return this.#run(this.padBatch(input, options));
   }
 
@@ -211,7 +295,8 @@ export class HookedModel {
    * padded rows.
    */
   runWithHooks(input: ModelInput, options: HookOptions = {}): MxArray {
-    const batch = this.padBatch(input, options);
+    checkOptionKeys(options, HOOK_KEYS, "runWithHooks", HINTS);
+    const batch = this.padBatch(input, tokenOptions(options));
     return this.withHooks(options, () => this.#run(batch));
   }
 
@@ -226,7 +311,8 @@ export class HookedModel {
     input: ModelInput,
     options: CacheOptions = {},
   ): { logits: MxArray; cache: ActivationCache; batch: PaddedBatch } {
-    const batch = this.padBatch(input, options);
+    checkOptionKeys(options, CACHE_KEYS, "runWithCache", HINTS);
+    const batch = this.padBatch(input, tokenOptions(options));
     const selectors = options.names === undefined ? this.#defaultNames() : asList(options.names);
     const targets = this.#targets.resolveAll(selectors);
     const hooks = this.#callHooks(options);
@@ -255,6 +341,7 @@ export class HookedModel {
     layers?: readonly number[],
     options: TokenOptions = {},
   ): Map<number, MxArray> {
+    checkOptionKeys(options, TOKEN_KEYS, "getAttentionPatterns");
     const wanted = layers ?? this.names.attentionPaths.flatMap((p, i) => (p === undefined ? [] : [i]));
     for (const layer of wanted) {
       if (!Number.isInteger(layer) || layer < 0 || layer >= this.layers) {
@@ -285,6 +372,7 @@ export class HookedModel {
    * each see only their own.
    */
   *generate(prompt: string | readonly number[], options: HookedGenerateOptions = {}): Generator<HookedToken> {
+    checkOptionKeys(options, GENERATE_KEYS, "generate", HINTS);
     const ids = typeof prompt === "string" ? this.#encode(prompt, options) : this.#checkIds(prompt);
     const capture = options.capture === undefined ? [] : this.#targets.resolveAll(asList(options.capture));
     const hooks = this.#callHooks(options);
@@ -325,6 +413,40 @@ export class HookedModel {
     }
   }
 
+  // ---- readout (src/analysis/) ----
+
+  /**
+   * Logits [..., vocab] (float32) of residual vectors [..., d_model]: the final norm (each vector
+   * on its own statistics, unless applyFinalNorm is false), the unembedding, the model's soft-cap
+   * and scaling.
+   */
+  unembed(x: MxArray, options: UnembedOptions = {}): MxArray {
+    return unembed(this.readout, x, options);
+  }
+
+  /**
+   * The k most likely tokens (default 5) of each row of logits [..., vocab] or residual vectors
+   * [..., d_model]: { id, token, logit, prob }, one list per row.
+   */
+  topTokens(x: MxArray, k = 5): NamedTopToken[][] {
+    return namedTopTokens(this, x, k);
+  }
+
+  /**
+   * The next-token cross-entropy of the input (float32): the mean over its predicted positions, or
+   * with perToken each position's loss [batch, positions - 1] (an Array the caller owns).
+   */
+  loss(input: ModelInput, options?: LossOptions & { perToken?: false }): number;
+  loss(input: ModelInput, options: LossOptions & { perToken: true }): MxArray;
+  loss(input: ModelInput, options: LossOptions = {}): number | MxArray {
+    return inputLoss(this, input, options);
+  }
+
+  /** log softmax in float32 of logits given (a float Array), or of the input's logits [B, L, vocab]. */
+  logProbs(input: ModelInput, options: TokenOptions = {}): MxArray {
+    return inputLogProbs(this, input, options);
+  }
+
   // ---- hooks that stay on ----
 
   /** Adds a hook on every target of `selector` until the handle is removed (or disposed: `using`). */
@@ -343,6 +465,7 @@ export class HookedModel {
    * over the same model.
    */
   addHooks(options: HookOptions): HookHandle {
+    checkOptionKeys(options, HOOK_KEYS, "addHooks", HINTS);
     return this.#addTo(this.#hooks, options);
   }
 
@@ -352,6 +475,7 @@ export class HookedModel {
    * throws. fn must be synchronous.
    */
   withHooks<T>(options: HookOptions, fn: () => T): T {
+    checkOptionKeys(options, HOOK_KEYS, "withHooks", HINTS);
     return this.#runWith([this.#callHooks(options)], fn);
   }
 
@@ -502,6 +626,11 @@ export class HookedModel {
 function cacheOffset(caches: readonly LayerCache[] | undefined): number {
   const found = caches?.find((c) => typeof (c as { offset?: unknown }).offset === "number");
   return found === undefined ? 0 : (found as unknown as { offset: number }).offset;
+}
+
+// The token options of a call's options (the rest belong to the call).
+function tokenOptions(options: TokenOptions): TokenOptions {
+  return options.prependBos === undefined ? {} : { prependBos: options.prependBos };
 }
 
 function asList(selectors: HookSelector | readonly HookSelector[]): readonly HookSelector[] {

@@ -38,6 +38,22 @@ export class TargetResolver {
     return module;
   }
 
+  /** The standard keys, then the module paths, that a glob or a RegExp matches (a full match for a glob). */
+  find(pattern: string | RegExp): string[] {
+    let test: (name: string) => boolean;
+    if (pattern instanceof RegExp) {
+      // A copy without the global and sticky flags, whose lastIndex would make test() stateful.
+      const regExp = new RegExp(pattern.source, pattern.flags.replace(/[gy]/g, ""));
+      test = (name) => regExp.test(name);
+    } else if (typeof pattern === "string") {
+      const glob = globToRegExp(pattern);
+      test = (name) => glob.test(name);
+    } else {
+      throw new TypeError(`findHooks takes a glob string or a RegExp, not ${typeof pattern}`);
+    }
+    return [...this.names.keys().filter(test), ...this.paths().filter(test)];
+  }
+
   /** The targets of one selector, in model order; throws if it names nothing. */
   resolve(selector: HookSelector): SelectedTarget[] {
     if (typeof selector === "function") {

@@ -127,7 +127,8 @@ function denseElements(m: Quantized): number {
 
 // The dtype of the checkpoint's floating-point weights: the most common one by element count
 // (quantized layers count their scales' dtype).
-function storedDtype(model: Module): DType {
+/** The floating-point dtype most of the model's parameters are stored in. */
+export function storedDtype(model: Module): DType {
   const counts = new Map<DType, number>();
   for (const value of model.parameters().values()) {
     if (value.dtype === "float32" || value.dtype === "float16" || value.dtype === "bfloat16") {

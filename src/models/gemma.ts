@@ -127,6 +127,7 @@ function buildGemma2(c: ConfigReader): DecoderLM {
     // mlx-lm's gemma2 attends globally in every layer: sliding_window is not read.
     maskAsArray: true,
     logitSoftcap: numberOr(c, "final_logit_softcapping", 30),
+    attentionSoftcap: attnCap,
   });
 }
 

@@ -34,5 +34,12 @@ export interface ModelLayout {
   logitSoftcap?: number;
   /** Logits are divided by this after the projection (and the soft-cap). */
   logitsScaling?: number;
+  /** Attention scores are soft-capped as tanh(s / cap) · cap (Gemma 2). */
+  attentionSoftcap?: number;
+  /**
+   * How each layer mixes positions: "attention" over every earlier position, a number for
+   * attention over a sliding window of that many positions, or "convolution" (LFM2).
+   */
+  mixing: readonly ("attention" | "convolution" | number)[];
   dims: ModelDims;
 }

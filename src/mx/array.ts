@@ -55,7 +55,11 @@ export class MxArray {
   /** @internal The native handle; throws if this array was disposed. */
   get handle(): Handle {
     if (this.#handle === null) {
-      throw new Error("this Array was disposed; it can no longer be read or used");
+      throw new Error(
+        "this Array was disposed; it can no longer be read or used. Arrays made inside a scope are freed when it " +
+          "ends: mx.tidy's, and a hook's, whose run frees what the hook made or stashed when the run returns. " +
+          "To keep one past its scope, wrap it in mx.keep(...) (then dispose() it yourself), or record it with runWithCache.",
+      );
     }
     return this.#handle;
   }

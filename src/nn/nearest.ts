@@ -1,6 +1,7 @@
 // Suggestions for mistyped names: the candidates closest by edit distance.
 
-function editDistance(a: string, b: string): number {
+/** The Levenshtein distance between two strings. */
+export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const row = [i];

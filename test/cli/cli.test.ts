@@ -3,7 +3,6 @@
 // the option's name and what it takes, before anything is loaded or printed; --seed gives the text
 // of mlx-lm's own command (python -m mlx_lm generate) with the same seed.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,37 +12,10 @@ import { streamGenerate } from "../../src/generate/stream.ts";
 import { Tokenizer } from "../../src/load/tokenizer.ts";
 import { SUPPORTED_MODEL_TYPES } from "../../src/models/registry.ts";
 import { oraclePython, repoRoot } from "../oracle/python.ts";
+import { entry, mlux, spawnRun } from "./run-mlux.ts";
 
-const entry = join(repoRoot, "src", "cli", "main.ts");
 const fixture = (name: string) => join(repoRoot, "fixtures", name);
 const PROMPT = "And the LORD said unto Moses,";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function spawnRun(command: string, args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: repoRoot, env: { ...process.env, NO_COLOR: "1" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += String(chunk);
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += String(chunk);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** `mlux ARGS`, run from source (`script` is main.ts or a link to it). */
-function mlux(args: string[], script = entry): Promise<Run> {
-  return spawnRun(process.execPath, ["--conditions=mlux-source", "--import", "tsx", script, ...args]);
-}
 
 const version = (JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string }).version;
 
@@ -237,10 +209,10 @@ describe("mlux through symlinks, as npx and node_modules/.bin run it", () => {
   test("a link to the script", async () => {
     const link = join(dir, "mlux");
     symlinkSync(entry, link);
-    const r = await mlux(["--version"], link);
+    const r = await mlux(["--version"], { script: link });
     assert.equal(r.code, 0);
     assert.equal(r.stdout, `${version}\n`);
-    const models = await mlux(["models"], link);
+    const models = await mlux(["models"], { script: link });
     assert.equal(models.code, 0);
     assert.ok(models.stdout.split("\n").includes("llama"));
   });
@@ -248,7 +220,7 @@ describe("mlux through symlinks, as npx and node_modules/.bin run it", () => {
   test("a link to the package folder (node_modules/mlux)", async () => {
     const linkedPackage = join(dir, "package");
     symlinkSync(repoRoot, linkedPackage);
-    const r = await mlux(["--version"], join(linkedPackage, "src", "cli", "main.ts"));
+    const r = await mlux(["--version"], { script: join(linkedPackage, "src", "cli", "main.ts") });
     assert.equal(r.code, 0);
     assert.equal(r.stdout, `${version}\n`);
   });

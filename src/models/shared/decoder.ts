@@ -60,6 +60,8 @@ export interface DecoderSpec {
   maskAsArray?: boolean;
   /** Logits soft-capped as tanh(x / cap) * cap (Gemma 2's final_logit_softcapping). */
   logitSoftcap?: number;
+  /** The soft-cap the blocks' attention applies to its scores, declared for the layout (Gemma 2). */
+  attentionSoftcap?: number;
   /** Logits divided by this (Granite's logits_scaling). */
   logitsScaling?: number;
   /** The checkpoint tensor rules mlx-lm applies for this family (none unless given). */
@@ -214,7 +216,7 @@ export class DecoderLM extends Module implements CausalLM {
 
   /** Where this model keeps its embeddings, final norm and head (the head as the weights loaded it). */
   get layout(): ModelLayout {
-    const { architecture, dims, names, logitSoftcap, logitsScaling } = this._spec;
+    const { architecture, dims, names, logitSoftcap, logitsScaling, attentionSoftcap } = this._spec;
     const inStack = (name: string) => `model.${name}`;
     let unembedding = inStack(names.tokenEmbedding);
     if (names.headInStack !== undefined) unembedding = inStack(names.headInStack);
@@ -228,6 +230,8 @@ export class DecoderLM extends Module implements CausalLM {
       unembedding,
       ...(logitSoftcap === undefined ? {} : { logitSoftcap }),
       ...(logitsScaling === undefined ? {} : { logitsScaling }),
+      ...(attentionSoftcap === undefined ? {} : { attentionSoftcap }),
+      mixing: this.model._mixing.map((m) => (m.kind === "convolution" ? "convolution" : (m.window ?? "attention"))),
       dims: { ...dims },
     };
   }
