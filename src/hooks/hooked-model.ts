@@ -17,6 +17,14 @@ import { freeWhenDropped, MxArray } from "../mx/array.ts";
 import { isInteger } from "../mx/dtype.ts";
 import * as mx from "../mx/index.ts";
 import { ActivationCache } from "./activation-cache.ts";
+import {
+  completeText,
+  type GenerateTextOptions,
+  generateText,
+  type TextCompletion,
+  type TextGeneration,
+  type TextPrompt,
+} from "./generate-text.ts";
 import type { Hook, PreHook } from "./hook-types.ts";
 import { PaddedBatch } from "./padded-batch.ts";
 import { type HookHandle, HookRegistry, HookRun } from "./registry.ts";
@@ -306,7 +314,8 @@ export class HookedModel {
     const generation = generateStep(this.model, ids, options);
     try {
       for (let n = 0; ; n++) {
-        const next = this.#runWith([hooks, recorders], () => generation.next());
+        // Hooks see the prompt as the run's tokens (ctx.tokens), and where it ends.
+        const next = this.#runWith([hooks, recorders], () => generation.next(), { tokens: [ids], leftPadding: [0] });
         if (next.done) return;
         const step = next.value;
         const arrays = steps.get(n);
@@ -323,6 +332,20 @@ export class HookedModel {
       generation.return(undefined);
       for (const arrays of steps.values()) for (const a of arrays.values()) a.dispose();
     }
+  }
+
+  /**
+   * Text pieces as they are generated (whole characters), ending at an end-of-sequence token, a
+   * stop string or maxTokens; with this HookedModel's hooks and the options' own on at every step.
+   * Iterate it with `for` or `for await`; nothing to dispose. See generate-text.ts.
+   */
+  generateText(prompt: TextPrompt, options: GenerateTextOptions = {}): TextGeneration {
+    return generateText(this, prompt, options);
+  }
+
+  /** The whole text of a generation (as generateText) with its token ids and why it ended. */
+  completeText(prompt: TextPrompt, options: GenerateTextOptions = {}): TextCompletion {
+    return completeText(this, prompt, options);
   }
 
   // ---- hooks that stay on ----
