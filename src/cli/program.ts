@@ -5,8 +5,9 @@ import { Command, CommanderError } from "commander";
 import { registerGenerate } from "./commands/generate.ts";
 import { registerModels } from "./commands/models.ts";
 import { UsageError } from "./commands/shared.ts";
+import { registerSteer } from "./commands/steer.ts";
 
-const COMMANDS: ((program: Command) => void)[] = [registerGenerate, registerModels];
+const COMMANDS: ((program: Command) => void)[] = [registerGenerate, registerModels, registerSteer];
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad arguments (nothing was run). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
