@@ -207,7 +207,7 @@ function logitsProcessorsOf(options: GenerateTextOptions): ((tokens: number[], l
 }
 
 /** Refuses a bad option before anything runs, naming it and what it takes. */
-export function checkGenerateTextOptions(options: GenerateTextOptions, vocabSize: number): void {
+function checkGenerateTextOptions(options: GenerateTextOptions, vocabSize: number): void {
   const what = "generateText";
   checkOptions(options, OPTIONS, what);
   const o = options as Record<string, unknown>;
