@@ -55,10 +55,31 @@ export {
   patchAcrossLayers,
 } from "./experiments/patching.ts";
 export type { Site } from "./experiments/sites.ts";
+export {
+  type CompareSteeringOptions,
+  compareSteering,
+  type SteeredText,
+  SteeringComparison,
+  type SteeringPositions,
+  type SteeringSite,
+  SteeringVector,
+  type SteeringVectorOptions,
+  type SteerOptions,
+  steer,
+  steeringHooks,
+  steeringVector,
+} from "./experiments/steering.ts";
 export { type AnswerToken, type TestPromptOptions, TestPromptResult, testPrompt } from "./experiments/test-prompt.ts";
 export { type GeneratedToken, type GenerateStepOptions, generateStep, generateTokens } from "./generate/generate.ts";
 export { makeSampler, repetitionPenalty, type Sampler, type SamplingOptions } from "./generate/sampling.ts";
 export { ActivationCache, type CacheModel } from "./hooks/activation-cache.ts";
+export {
+  type FinishReason,
+  type GenerateTextOptions,
+  TextCompletion,
+  TextGeneration,
+  type TextPrompt,
+} from "./hooks/generate-text.ts";
 export { type Hook, type HookContext, HookError, type PreHook } from "./hooks/hook-types.ts";
 export {
   type CacheOptions,

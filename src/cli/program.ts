@@ -9,6 +9,7 @@ import { registerLens } from "./commands/lens.ts";
 import { registerModels } from "./commands/models.ts";
 import { registerPatch } from "./commands/patch.ts";
 import { UsageError } from "./commands/shared.ts";
+import { registerSteer } from "./commands/steer.ts";
 import { registerValidate } from "./commands/validate.ts";
 
 const COMMANDS: ((program: Command) => void)[] = [
@@ -18,6 +19,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerHeads,
   registerPatch,
   registerAblate,
+  registerSteer,
   registerValidate,
 ];
 

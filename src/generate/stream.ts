@@ -47,48 +47,90 @@ export async function* streamGenerate(
       ? { logitsProcessors: [repetitionPenalty(options.repetitionPenalty, options.repetitionContextSize)] }
       : {}),
   };
-  const detokenizer = new StreamingDetokenizer(tokenizer);
+  const text = new GeneratedText(tokenizer, options.stop);
   const start = performance.now();
   let firstTokenAt = 0;
   let generated = 0;
-  let finishReason: GenerationStats["finishReason"] = "length";
-  let held = ""; // text not yielded yet because it could be the start of a stop string
-  const stops = (options.stop ?? []).filter((stop) => stop.length > 0);
   for (const { token, logprobs } of generateStep(model, promptIds, stepOptions)) {
     logprobs.dispose();
     generated++;
     if (generated === 1) firstTokenAt = performance.now();
-    if (tokenizer.eosTokenIds.has(token)) {
-      finishReason = "eos";
-      break;
-    }
-    held += detokenizer.add(token);
-    const cut = firstStop(held, stops);
-    if (cut !== undefined) {
-      if (cut > 0) yield { text: held.slice(0, cut), token };
-      finishReason = "stop";
-      break;
-    }
-    const ready = held.slice(0, held.length - stopPrefixLength(held, stops));
-    if (ready) {
-      held = held.slice(ready.length);
-      yield { text: ready, token };
-      // Let the event loop breathe between tokens (a server may be streaming these).
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    const piece = text.add(token);
+    if (piece) yield { text: piece, token };
+    if (text.finishReason !== undefined) break;
+    // Let the event loop breathe between tokens (a server may be streaming these).
+    if (piece) await new Promise((resolve) => setImmediate(resolve));
   }
-  if (finishReason !== "stop") {
-    const rest = held + detokenizer.finalize();
-    if (rest) yield { text: rest };
-  }
+  const rest = text.finish();
+  if (rest) yield { text: rest };
   const end = performance.now();
   return {
     promptTokens: promptIds.length,
     generatedTokens: generated,
     firstTokenSeconds: (firstTokenAt - start) / 1000,
     tokensPerSecond: generated > 1 ? (generated - 1) / ((end - firstTokenAt) / 1000) : 0,
-    finishReason,
+    finishReason: text.finishReason ?? "length",
   };
+}
+
+/**
+ * The text of generated tokens, one token at a time: whole characters only (a character whose
+ * bytes span tokens waits for the last of them), ended by an end-of-sequence token or a stop
+ * string. Text that could be the start of a stop string is held back until it is known not to be.
+ */
+export class GeneratedText {
+  readonly #tokenizer: Tokenizer;
+  readonly #detokenizer: StreamingDetokenizer;
+  readonly #stops: string[];
+  #held = "";
+  #text = "";
+  #finishReason: "eos" | "stop" | undefined;
+
+  constructor(tokenizer: Tokenizer, stops: readonly string[] = []) {
+    this.#tokenizer = tokenizer;
+    this.#detokenizer = new StreamingDetokenizer(tokenizer);
+    this.#stops = stops.filter((stop) => stop.length > 0);
+  }
+
+  /** Why the text ended: an end-of-sequence token or a stop string; undefined while it goes on. */
+  get finishReason(): "eos" | "stop" | undefined {
+    return this.#finishReason;
+  }
+
+  /** Everything given out so far. */
+  get text(): string {
+    return this.#text;
+  }
+
+  /** Adds a token; returns the text that became final ("" if none). Tokens after the end are refused. */
+  add(token: number): string {
+    if (this.#finishReason !== undefined) throw new Error(`the text already ended (${this.#finishReason})`);
+    if (this.#tokenizer.eosTokenIds.has(token)) {
+      this.#finishReason = "eos";
+      return "";
+    }
+    this.#held += this.#detokenizer.add(token);
+    const cut = firstStop(this.#held, this.#stops);
+    if (cut !== undefined) {
+      this.#finishReason = "stop";
+      return this.#giveOut(cut);
+    }
+    return this.#giveOut(this.#held.length - stopPrefixLength(this.#held, this.#stops));
+  }
+
+  /** The text still held back, once no token follows (none after a stop string). */
+  finish(): string {
+    if (this.#finishReason === "stop") return "";
+    this.#held += this.#detokenizer.finalize();
+    return this.#giveOut(this.#held.length);
+  }
+
+  #giveOut(length: number): string {
+    const out = this.#held.slice(0, length);
+    this.#held = this.#held.slice(length);
+    this.#text += out;
+    return out;
+  }
 }
 
 // Where the first stop string starts in `text`, if one occurs.

@@ -12,7 +12,10 @@ export interface HookContext {
   readonly inputs: readonly unknown[];
   /** The same inputs by the parameter names the module declares (`x`, `mask`, `cache` ...). */
   readonly named: Readonly<Record<string, unknown>>;
-  /** The token ids of the current run, [batch][position], when the run was given tokens. */
+  /**
+   * The token ids of the current run, [batch][position], when the run was given tokens; in a
+   * generation, the prompt's (a decode step's position is then past its end).
+   */
   readonly tokens: readonly (readonly number[])[] | undefined;
   /** How many pad tokens start each row of `tokens` (all 0 unless the prompts differ in length). */
   readonly leftPadding: readonly number[] | undefined;

@@ -19,6 +19,14 @@ import { isInteger } from "../mx/dtype.ts";
 import * as mx from "../mx/index.ts";
 import { checkOptionKeys, keysOf } from "../nn/option-keys.ts";
 import { ActivationCache } from "./activation-cache.ts";
+import {
+  completeText,
+  type GenerateTextOptions,
+  generateText,
+  type TextCompletion,
+  type TextGeneration,
+  type TextPrompt,
+} from "./generate-text.ts";
 import type { Hook, PreHook } from "./hook-types.ts";
 import { describeConfig, type HookedModelConfig, type LoadedInfo, modelConfig, oneLine } from "./model-config.ts";
 import { PaddedBatch } from "./padded-batch.ts";
@@ -394,7 +402,8 @@ export class HookedModel {
     const generation = generateStep(this.model, ids, options);
     try {
       for (let n = 0; ; n++) {
-        const next = this.#runWith([hooks, recorders], () => generation.next());
+        // Hooks see the prompt as the run's tokens (ctx.tokens), and where it ends.
+        const next = this.#runWith([hooks, recorders], () => generation.next(), { tokens: [ids], leftPadding: [0] });
         if (next.done) return;
         const step = next.value;
         const arrays = steps.get(n);
@@ -445,6 +454,20 @@ export class HookedModel {
   /** log softmax in float32 of logits given (a float Array), or of the input's logits [B, L, vocab]. */
   logProbs(input: ModelInput, options: TokenOptions = {}): MxArray {
     return inputLogProbs(this, input, options);
+  }
+
+  /**
+   * Text pieces as they are generated (whole characters), ending at an end-of-sequence token, a
+   * stop string or maxTokens; with this HookedModel's hooks and the options' own on at every step.
+   * Iterate it with `for` or `for await`; nothing to dispose. See generate-text.ts.
+   */
+  generateText(prompt: TextPrompt, options: GenerateTextOptions = {}): TextGeneration {
+    return generateText(this, prompt, options);
+  }
+
+  /** The whole text of a generation (as generateText) with its token ids and why it ended. */
+  completeText(prompt: TextPrompt, options: GenerateTextOptions = {}): TextCompletion {
+    return completeText(this, prompt, options);
   }
 
   // ---- hooks that stay on ----
