@@ -2,11 +2,12 @@
 // is a file with a register function, added to COMMANDS.
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
+import { registerBinding } from "./commands/binding.ts";
 import { registerGenerate } from "./commands/generate.ts";
 import { registerModels } from "./commands/models.ts";
 import { UsageError } from "./commands/shared.ts";
 
-const COMMANDS: ((program: Command) => void)[] = [registerGenerate, registerModels];
+const COMMANDS: ((program: Command) => void)[] = [registerGenerate, registerModels, registerBinding];
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad arguments (nothing was run). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;

@@ -105,20 +105,37 @@ export class BindingResult {
     };
   }
 
-  /** The per-layer fractions and fit as a table. */
+  /** The per-layer outcome fractions, and the causal model fitted per layer, as tables. */
   toString(): string {
-    const pct = (x: number) => `${(x * 100).toFixed(0)}%`.padStart(6);
-    const head = ["layer", ...OUTCOMES, "carrier", "fit JS"].map((h) => h.padStart(10)).join(" ");
-    const rows = this.layers.map((l) =>
-      [
-        `${this.site}.${l.layer}`.padStart(10),
-        ...OUTCOMES.map((o) => pct(l.fractions[o]).padStart(10)),
-        l.carrier.padStart(10),
-        (l.fit === null ? "-" : l.fit.jsDistance.toFixed(3)).padStart(10),
-      ].join(" "),
+    const pct = (x: number) => `${(x * 100).toFixed(0)}%`;
+    const num = (x: number) => x.toFixed(2);
+    const table = (header: string[], rows: string[][]) =>
+      [header, ...rows].map((cells) => cells.map((c, i) => (i === 0 ? c.padEnd(13) : c.padStart(10))).join(" "));
+    const summary =
+      `binding mechanisms (${this.schema}, seed ${this.seed}): ${this.counted} of ${this.pairs.length} pairs counted; ` +
+      `unpatched accuracy: original ${pct(this.accuracy.original)}, counterfactual ${pct(this.accuracy.counterfactual)}`;
+    const outcomes = table(
+      ["patched", ...OUTCOMES, "carrier"],
+      this.layers.map((l) => [`${this.site}.${l.layer}`, ...OUTCOMES.map((o) => pct(l.fractions[o])), l.carrier]),
     );
-    const summary = `binding mechanisms: ${this.counted} of ${this.pairs.length} pairs counted (accuracy unpatched: original ${pct(this.accuracy.original).trim()}, counterfactual ${pct(this.accuracy.counterfactual).trim()})`;
-    return [summary, head, ...rows].join("\n");
+    const fits = table(
+      ["causal model", "w_pos", "sigma", "w_lex", "w_ref", "w_orig", "JS dist"],
+      this.layers.map((l) => {
+        const f = l.fit;
+        if (f === null) return [`${this.site}.${l.layer}`, "-", "-", "-", "-", "-", "-"];
+        const p = f.params;
+        return [
+          `${this.site}.${l.layer}`,
+          num(p.positionalWeight),
+          num(p.sigma),
+          num(p.lexicalWeight),
+          num(p.reflexiveWeight),
+          num(p.originalWeight),
+          f.jsDistance.toFixed(3),
+        ];
+      }),
+    );
+    return [summary, "", ...outcomes, "", ...fits].join("\n");
   }
 }
 
