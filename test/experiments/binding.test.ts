@@ -85,7 +85,7 @@ describe("bindingMechanisms on fixtures/entity-binding", () => {
   test("patched probabilities and outcomes equal an independent loop, one prompt and layer per run", () => {
     // Pairs of both prompt lengths, so the batch's left padding is checked too.
     const chosen = [0, 1, 2, 3, 4, 5, 6, 7].filter((b) => result.pairs[b]?.counted);
-    assert.ok(new Set(chosen.map((b) => result.pairs[b]?.original.pairs.length)).size === 2);
+    assert.ok(new Set(chosen.map((b) => result.pairs[b]?.original.facts.length)).size === 2);
     const encode = (text: string) => hm.toTokens(text)[0] as number[];
     const idOf = (attribute: string) => hm.tokenizer?.encode(attribute, { addSpecialTokens: false })[0] as number;
     for (const b of chosen) {
@@ -100,7 +100,7 @@ describe("bindingMechanisms on fixtures/entity-binding", () => {
         last.dispose();
         const patched = pair.patched[i];
         assert.ok(patched !== undefined);
-        const expected = pair.original.pairs.map((x) => probs[idOf(x.attribute)] as number);
+        const expected = pair.original.facts.map((x) => probs[idOf(x.attribute)] as number);
         expected.forEach((p, j) => {
           assert.ok(Math.abs(p - (patched.attributeProbs[j] as number)) <= TOLERANCE, `pair ${b} layer ${l.layer}`);
         });
@@ -124,7 +124,7 @@ describe("bindingMechanisms on fixtures/entity-binding", () => {
       const probs = p.patched[3]?.attributeProbs as number[];
       const total = probs.reduce((a, b) => a + b, 0);
       const model = causalModelDistribution(l3.fit.params, {
-        groups: p.original.pairs.length,
+        groups: p.original.facts.length,
         ...p.pointers,
         original: p.original.query,
       });
@@ -180,25 +180,25 @@ describe("binding counterfactuals", () => {
       const { positional: p, lexical: k, reflexive: i } = pair.pointers;
       assert.equal(new Set([p, k, i, original.query]).size, 4);
       const cf = pair.counterfactual;
-      assert.equal(cf.pairs.length, groups);
+      assert.equal(cf.facts.length, groups);
       assert.equal(cf.query, p);
-      assert.equal(cf.pairs[p]?.entity, original.pairs[k]?.entity);
-      assert.equal(cf.pairs[p]?.attribute, original.pairs[i]?.attribute);
-      assert.equal(cf.answer, original.pairs[i]?.attribute);
+      assert.equal(cf.facts[p]?.entity, original.facts[k]?.entity);
+      assert.equal(cf.facts[p]?.attribute, original.facts[i]?.attribute);
+      assert.equal(cf.answer, original.facts[i]?.attribute);
       // Its other groups name no entity of the original, and the attributes are distinct.
-      const originalEntities = new Set(original.pairs.map((x) => x.entity));
-      cf.pairs.forEach((x, j) => {
+      const originalEntities = new Set(original.facts.map((x) => x.entity));
+      cf.facts.forEach((x, j) => {
         if (j !== p) assert.ok(!originalEntities.has(x.entity));
       });
-      assert.equal(new Set(cf.pairs.map((x) => x.attribute)).size, groups);
-      assert.equal(new Set(cf.pairs.map((x) => x.entity)).size, groups);
+      assert.equal(new Set(cf.facts.map((x) => x.attribute)).size, groups);
+      assert.equal(new Set(cf.facts.map((x) => x.entity)).size, groups);
       assert.deepEqual(pair.predictions, {
-        positional: original.pairs[p]?.attribute,
-        lexical: original.pairs[k]?.attribute,
-        reflexive: original.pairs[i]?.attribute,
+        positional: original.facts[p]?.attribute,
+        lexical: original.facts[k]?.attribute,
+        reflexive: original.facts[i]?.attribute,
         noEffect: original.answer,
       });
-      assert.ok(cf.text.endsWith(`Which box holds the ${original.pairs[k]?.entity}? Box`));
+      assert.ok(cf.text.endsWith(`Which box holds the ${original.facts[k]?.entity}? Box`));
     }
   });
 

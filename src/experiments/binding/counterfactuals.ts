@@ -70,7 +70,7 @@ export function counterfactualPair(
   pointers: Pointers,
   draws: Draws,
 ): BindingPair {
-  const n = original.pairs.length;
+  const n = original.facts.length;
   const { positional: p, lexical: k, reflexive: i } = pointers;
   const indices = [p, k, i];
   if (
@@ -81,8 +81,8 @@ export function counterfactualPair(
       `pointers must be three distinct groups of the ${n}, none the query ${original.query}: got ${JSON.stringify(pointers)}`,
     );
   }
-  const group = (j: number) => original.pairs[j] as BoundPair;
-  const used = new Set(original.pairs.map((x) => x.entity));
+  const group = (j: number) => original.facts[j] as BoundPair;
+  const used = new Set(original.facts.map((x) => x.entity));
   const freshEntities = draws.pick(
     schema.entities.filter((e) => !used.has(e)),
     n - 1,
@@ -91,17 +91,17 @@ export function counterfactualPair(
     schema.attributes.filter((a) => a !== group(i).attribute),
     n - 1,
   );
-  const pairs: BoundPair[] = [];
+  const facts: BoundPair[] = [];
   for (let j = 0, other = 0; j < n; j++) {
-    if (j === p) pairs.push({ entity: group(k).entity, attribute: group(i).attribute });
+    if (j === p) facts.push({ entity: group(k).entity, attribute: group(i).attribute });
     else {
-      pairs.push({ entity: freshEntities[other] as string, attribute: otherAttributes[other] as string });
+      facts.push({ entity: freshEntities[other] as string, attribute: otherAttributes[other] as string });
       other++;
     }
   }
   return {
     original,
-    counterfactual: makePrompt(schema, pairs, p),
+    counterfactual: makePrompt(schema, facts, p),
     pointers,
     predictions: {
       positional: group(p).attribute,

@@ -197,7 +197,7 @@ export function bindingMechanisms(hm: HookedModel, options: BindingOptions = {})
   });
 
   const encode = (text: string) => hm.toTokens(text)[0] as number[];
-  const candidates = pairs.map((p) => p.original.pairs.map((x) => idOf(x.attribute)));
+  const candidates = pairs.map((p) => p.original.facts.map((x) => idOf(x.attribute)));
   const run = hm.withHooks({}, () =>
     patchLastToken(
       hm,
@@ -243,15 +243,14 @@ export function bindingMechanisms(hm: HookedModel, options: BindingOptions = {})
     const fractions = outcomeFractions(
       counted.map((r) => (r.patched[i] as BindingPairResult["patched"][number]).outcome),
     );
-    const samples: FitSample[] = counted.map((r) => {
+    // The patched distribution over the original's attributes, renormalized (pairs whose patched
+    // run puts no representable probability on any of them, if any, have nothing to fit).
+    const samples: FitSample[] = counted.flatMap((r) => {
       const probs = (r.patched[i] as BindingPairResult["patched"][number]).attributeProbs;
       const total = probs.reduce((a, x) => a + x, 0);
-      return {
-        groups: r.original.pairs.length,
-        ...r.pointers,
-        original: r.original.query,
-        target: probs.map((x) => x / total),
-      };
+      if (!(total > 0)) return [];
+      const sample = { groups: r.original.facts.length, ...r.pointers, original: r.original.query };
+      return [{ ...sample, target: probs.map((x) => x / total) }];
     });
     return { layer, fractions, carrier: mostCommon(fractions), fit: fitCausalModel(samples) };
   });

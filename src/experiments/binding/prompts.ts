@@ -4,10 +4,10 @@
 import * as mx from "../../mx/index.ts";
 import { type BindingSchema, type BoundPair, promptText } from "./schema.ts";
 
-/** A binding prompt: its pairs in order, which one the question asks about, and its text. */
+/** A binding prompt: its facts (entity-attribute pairs) in order, which one the question asks about, and its text. */
 export interface BindingPrompt {
-  pairs: BoundPair[];
-  /** The index in `pairs` of the group the question names. */
+  facts: BoundPair[];
+  /** The index in `facts` of the group the question names. */
   query: number;
   text: string;
   /** The right answer: the queried entity's attribute. */
@@ -44,15 +44,15 @@ export function seededDraws(seed: number, count: number, width: number): Draws[]
   return u.map((row) => new Draws(row));
 }
 
-/** A prompt of `groups` pairs: distinct entities, distinct attributes, one queried at random. */
+/** A prompt of `groups` facts: distinct entities, distinct attributes, one queried at random. */
 export function sampleOriginal(schema: BindingSchema, groups: number, draws: Draws): BindingPrompt {
   const entities = draws.pick(schema.entities, groups);
   const attributes = draws.pick(schema.attributes, groups);
-  const pairs = entities.map((entity, i) => ({ entity, attribute: attributes[i] as string }));
+  const facts = entities.map((entity, i) => ({ entity, attribute: attributes[i] as string }));
   const query = draws.int(groups);
-  return makePrompt(schema, pairs, query);
+  return makePrompt(schema, facts, query);
 }
 
-export function makePrompt(schema: BindingSchema, pairs: BoundPair[], query: number): BindingPrompt {
-  return { pairs, query, text: promptText(schema, pairs, query), answer: (pairs[query] as BoundPair).attribute };
+export function makePrompt(schema: BindingSchema, facts: BoundPair[], query: number): BindingPrompt {
+  return { facts, query, text: promptText(schema, facts, query), answer: (facts[query] as BoundPair).attribute };
 }

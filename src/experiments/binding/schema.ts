@@ -63,18 +63,18 @@ export interface BoundPair {
   attribute: string;
 }
 
-/** The text of a prompt binding `pairs` in order and asking about `pairs[query]`. */
-export function promptText(schema: BindingSchema, pairs: readonly BoundPair[], query: number): string {
+/** The text of a prompt stating `facts` in order and asking about `facts[query]`. */
+export function promptText(schema: BindingSchema, facts: readonly BoundPair[], query: number): string {
   const separator = schema.separator ?? " ";
-  const statements = pairs.map((p) => fill(schema.statement, p.entity, p.attribute));
-  const asked = pairs[query];
-  if (asked === undefined) throw new Error(`query ${query} is not one of the prompt's ${pairs.length} pairs`);
+  const statements = facts.map((p) => fill(schema.statement, p.entity, p.attribute));
+  const asked = facts[query];
+  if (asked === undefined) throw new Error(`query ${query} is not one of the prompt's ${facts.length} facts`);
   return [...statements, fill(schema.question, asked.entity, "")].join(separator);
 }
 
 /**
  * The schema checked: distinct entities and attributes, enough of each for prompts of up to
- * `maxGroups` pairs and their counterfactuals, and placeholders where they belong.
+ * `maxGroups` facts and their counterfactuals, and placeholders where they belong.
  */
 export function checkSchema(schema: BindingSchema, maxGroups: number): BindingSchema {
   if (typeof schema !== "object" || schema === null) throw new TypeError("schema must be a BindingSchema object");
@@ -92,12 +92,12 @@ export function checkSchema(schema: BindingSchema, maxGroups: number): BindingSc
   // original lacks; both prompts need distinct attributes.
   if (schema.entities.length < 2 * maxGroups - 1) {
     throw new Error(
-      `${what}: prompts of ${maxGroups} pairs need at least ${2 * maxGroups - 1} entities (the original's and the counterfactual's new ones), got ${schema.entities.length}`,
+      `${what}: prompts of ${maxGroups} facts need at least ${2 * maxGroups - 1} entities (the original's and the counterfactual's new ones), got ${schema.entities.length}`,
     );
   }
   if (schema.attributes.length < maxGroups) {
     throw new Error(
-      `${what}: prompts of ${maxGroups} pairs need at least ${maxGroups} attributes, got ${schema.attributes.length}`,
+      `${what}: prompts of ${maxGroups} facts need at least ${maxGroups} attributes, got ${schema.attributes.length}`,
     );
   }
   if (typeof schema.statement !== "string" || !schema.statement.includes("{entity}")) {
