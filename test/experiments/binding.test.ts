@@ -21,11 +21,12 @@ import { sampleOriginal, seededDraws } from "../../src/experiments/binding/promp
 import { activations, lastLogits } from "./naive-loop.ts";
 
 const FIXTURE = "fixtures/entity-binding";
-const PAIRS = 160;
+const PAIRS = 128;
 
-// Batched rows (left-padded where 4- and 5-group prompts meet) against one unpadded prompt per run:
-// float32 products of a different blocking move a probability by a few ulps (at most 1.5e-7 measured
-// over 16 pairs and 4 layers); 1e-5 leaves room and stays far below the effects classified
+// Batched rows (the counterfactuals left-padded where 4- and 5-fact prompts meet, the originals' last
+// token on a shared prefix cache) against one whole unpadded prompt per run:
+// float32 products of a different blocking move a probability by a few ulps (at most 1.8e-7 measured
+// over 64 pairs and 4 layers); 1e-5 leaves room and stays far below the effects classified
 // (probabilities above 0.5).
 const TOLERANCE = 1e-5;
 
@@ -48,7 +49,7 @@ describe("bindingMechanisms on fixtures/entity-binding", () => {
   test("the prompts' unpatched accuracy is the fixture card's", () => {
     // The card: 0.972 on 500 held-out prompts (the queried pair never seen in training). Here any
     // pair may be one seen in training, so the accuracy may be higher, not lower: 0.94 is the card's
-    // value less 2.5 binomial standard deviations at 160 prompts (sqrt(0.972 * 0.028 / 160) = 0.013).
+    // value less 2 binomial standard deviations at 128 prompts (sqrt(0.972 * 0.028 / 128) = 0.015).
     assert.ok(result.accuracy.original >= 0.94 && result.accuracy.original <= 1, `${result.accuracy.original}`);
     assert.ok(result.accuracy.counterfactual >= 0.94, `${result.accuracy.counterfactual}`);
     assert.equal(result.counted, result.pairs.filter((p) => p.originalCorrect && p.counterfactualCorrect).length);
@@ -64,7 +65,7 @@ describe("bindingMechanisms on fixtures/entity-binding", () => {
       assert.ok(Math.abs(total - 1) < 1e-12, `fractions of layer ${l.layer} sum to ${total}`);
     }
     // Measured with seed 0: layers 0-2 100% no effect (what the last token holds there does not
-    // choose the box yet); layer 3's input 92% lexical, 8% reflexive, 0% positional.
+    // choose the box yet); layer 3's input 94% lexical, 6% reflexive, 0% positional (127 pairs counted).
     for (const layer of [0, 1, 2]) {
       assert.equal(result.layer(layer).carrier, "noEffect");
       assert.ok(result.layer(layer).fractions.noEffect >= 0.95);
@@ -83,7 +84,7 @@ describe("bindingMechanisms on fixtures/entity-binding", () => {
   });
 
   test("patched probabilities and outcomes equal an independent loop, one prompt and layer per run", () => {
-    // Pairs of both prompt lengths, so the batch's left padding is checked too.
+    // Pairs of both prompt lengths, so the counterfactuals' padding and both prefix batches are checked.
     const chosen = [0, 1, 2, 3, 4, 5, 6, 7].filter((b) => result.pairs[b]?.counted);
     assert.ok(new Set(chosen.map((b) => result.pairs[b]?.original.facts.length)).size === 2);
     const encode = (text: string) => hm.toTokens(text)[0] as number[];
@@ -115,6 +116,21 @@ describe("bindingMechanisms on fixtures/entity-binding", () => {
     }
   });
 
+  test("whole prompts give what the shared prefix gives", () => {
+    const options = { pairs: 12, seed: 0, layers: [2, 3], batchSize: 5 } as const;
+    const shared = bindingMechanisms(hm, options);
+    const whole = bindingMechanisms(hm, { ...options, sharePrefix: false });
+    shared.pairs.forEach((pair, b) => {
+      pair.patched.forEach((patched, i) => {
+        const other = whole.pairs[b]?.patched[i];
+        assert.equal(patched.outcome, other?.outcome);
+        patched.attributeProbs.forEach((p, j) => {
+          assert.ok(Math.abs(p - (other?.attributeProbs[j] as number)) <= TOLERANCE);
+        });
+      });
+    });
+  });
+
   test("the reported fit distance is the mean JS distance of the fitted model to each counted pair", () => {
     const l3 = result.layer(3);
     assert.ok(l3.fit !== null);
@@ -140,9 +156,9 @@ describe("bindingMechanisms on fixtures/entity-binding", () => {
   });
 
   test("a seed gives the same prompts; another seed others", () => {
-    const a = bindingMechanisms(hm, { pairs: 4, seed: 7, layers: [3] });
-    const b = bindingMechanisms(hm, { pairs: 4, seed: 7, layers: [3] });
-    const c = bindingMechanisms(hm, { pairs: 4, seed: 8, layers: [3] });
+    const a = bindingMechanisms(hm, { pairs: 3, seed: 7, layers: [3] });
+    const b = bindingMechanisms(hm, { pairs: 3, seed: 7, layers: [3] });
+    const c = bindingMechanisms(hm, { pairs: 3, seed: 8, layers: [3] });
     const texts = (r: BindingResult) => r.pairs.map((p) => [p.original.text, p.counterfactual.text]);
     assert.deepEqual(texts(a), texts(b));
     assert.notDeepEqual(texts(a), texts(c));
@@ -162,6 +178,7 @@ describe("bindingMechanisms on fixtures/entity-binding", () => {
       [{ threshold: 0 }, /threshold must be a probability in \(0, 1\], got 0/],
       [{ batchSize: 0 }, /batchSize must be a positive integer, got 0/],
       [{ onlyCorrect: "yes" }, /onlyCorrect must be true or false/],
+      [{ sharePrefix: 1 }, /sharePrefix must be true or false/],
       [{ schema: { ...BOX_SCHEMA, answer: "box {attribute}" } }, /"box A" is 2 tokens .* not one/],
       [{ schema: { ...BOX_SCHEMA, attributes: ["A", "A", "B", "C", "D"] } }, /attributes must be distinct/],
       [{ schema: { ...BOX_SCHEMA, question: "Which box?" } }, /question must contain \{entity\}/],

@@ -40,6 +40,11 @@ export interface BindingOptions {
   onlyCorrect?: boolean;
   /** Most prompts per forward pass (default 32). */
   batchSize?: number;
+  /**
+   * Compute what comes before the last token once per batch and run only the last token per layer
+   * (default true; models whose caches are not all key/value caches always run whole prompts).
+   */
+  sharePrefix?: boolean;
 }
 
 /** One prompt pair's run: what was patched, what each mechanism predicts, and the patched answers. */
@@ -139,7 +144,18 @@ export class BindingResult {
   }
 }
 
-const OPTIONS = ["schema", "pairs", "groups", "seed", "site", "layers", "threshold", "onlyCorrect", "batchSize"];
+const OPTIONS = [
+  "schema",
+  "pairs",
+  "groups",
+  "seed",
+  "site",
+  "layers",
+  "threshold",
+  "onlyCorrect",
+  "batchSize",
+  "sharePrefix",
+];
 
 /**
  * Runs the binding-mechanisms experiment: `pairs` seeded prompt pairs, the last token's residual
@@ -181,6 +197,9 @@ export function bindingMechanisms(hm: HookedModel, options: BindingOptions = {})
   const onlyCorrect = options.onlyCorrect ?? true;
   if (typeof onlyCorrect !== "boolean")
     throw new Error(`${what}: onlyCorrect must be true or false, got ${onlyCorrect}`);
+  const sharePrefix = options.sharePrefix ?? true;
+  if (typeof sharePrefix !== "boolean")
+    throw new Error(`${what}: sharePrefix must be true or false, got ${sharePrefix}`);
   if (hm.tokenizer === undefined) throw new Error(`${what}: the model needs a tokenizer to build its prompts`);
   const tokenizer = hm.tokenizer;
   const answerIds = answerTokenIds(schema, tokenizer);
@@ -207,6 +226,7 @@ export function bindingMechanisms(hm: HookedModel, options: BindingOptions = {})
       site,
       layers,
       batchSize,
+      sharePrefix,
     ),
   );
 
