@@ -5,6 +5,7 @@
 // paper's causal model fitted to the patched distributions per layer (causal-model.ts).
 import { checkOptions } from "../../analysis/cache-source.ts";
 import type { HookedModel } from "../../hooks/hooked-model.ts";
+import { siteLayers } from "../sites.ts";
 import { type CausalModelFit, type FitSample, fitCausalModel } from "./causal-model.ts";
 import {
   type BindingPair,
@@ -185,7 +186,8 @@ export function bindingMechanisms(hm: HookedModel, options: BindingOptions = {})
   if (!BINDING_SITES.includes(site)) {
     throw new Error(`${what}: site must be ${BINDING_SITES.join(" or ")}, got ${JSON.stringify(site)}`);
   }
-  const layers = checkLayers(hm, options.layers, what);
+  const layers = siteLayers(hm, site, options.layers);
+  if (new Set(layers).size !== layers.length) throw new Error(`${what}: layers lists a layer twice`);
   const threshold = options.threshold ?? 0.5;
   if (typeof threshold !== "number" || !(threshold > 0 && threshold <= 1)) {
     throw new Error(`${what}: threshold must be a probability in (0, 1], got ${threshold}`);
@@ -285,17 +287,4 @@ export function bindingMechanisms(hm: HookedModel, options: BindingOptions = {})
     rows,
     results,
   );
-}
-
-function checkLayers(hm: HookedModel, layers: readonly number[] | undefined, what: string): number[] {
-  if (layers === undefined) return Array.from({ length: hm.layers }, (_, l) => l);
-  if (!Array.isArray(layers) || layers.length === 0)
-    throw new Error(`${what}: layers must be a non-empty list of layer indices`);
-  for (const layer of layers) {
-    if (!Number.isInteger(layer) || layer < 0 || layer >= hm.layers) {
-      throw new Error(`${what}: layer ${layer} is out of range: the model has layers 0 to ${hm.layers - 1}`);
-    }
-  }
-  if (new Set(layers).size !== layers.length) throw new Error(`${what}: layers lists a layer twice`);
-  return [...layers];
 }
