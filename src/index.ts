@@ -28,6 +28,21 @@ export { type TopToken, topTokens } from "./analysis/top-tokens.ts";
 export { applyFinalNorm, type UnembedOptions, unembed } from "./analysis/unembed.ts";
 export { type AblationKind, type AblationOptions, AblationResult, ablation } from "./experiments/ablation.ts";
 export {
+  type CausalModelFit,
+  type CausalModelParams,
+  causalModelDistribution,
+  jensenShannonDivergence,
+} from "./experiments/binding/causal-model.ts";
+export {
+  type BindingLayer,
+  type BindingOptions,
+  type BindingPairResult,
+  BindingResult,
+  bindingMechanisms,
+} from "./experiments/binding/mechanisms.ts";
+export type { Outcome as BindingOutcome } from "./experiments/binding/outcomes.ts";
+export { type BindingSchema, BOX_SCHEMA } from "./experiments/binding/schema.ts";
+export {
   detectHeads,
   type HeadDetectorOptions,
   HeadDetectorResult,

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerAblate } from "./commands/ablate.ts";
+import { registerBinding } from "./commands/binding.ts";
 import { registerGenerate } from "./commands/generate.ts";
 import { registerHeads } from "./commands/heads.ts";
 import { registerLens } from "./commands/lens.ts";
@@ -20,6 +21,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerPatch,
   registerAblate,
   registerSteer,
+  registerBinding,
   registerValidate,
 ];
 
