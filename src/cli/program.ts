@@ -4,9 +4,10 @@ import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
 import { registerGenerate } from "./commands/generate.ts";
 import { registerModels } from "./commands/models.ts";
+import { registerServe } from "./commands/serve.ts";
 import { UsageError } from "./commands/shared.ts";
 
-const COMMANDS: ((program: Command) => void)[] = [registerGenerate, registerModels];
+const COMMANDS: ((program: Command) => void)[] = [registerGenerate, registerModels, registerServe];
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad arguments (nothing was run). */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
