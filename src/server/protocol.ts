@@ -21,6 +21,7 @@ export const LIMITS = {
   /** Requests waiting for the model at once. */
   queueLength: 64,
 } as const;
+export type Limits = { [K in keyof typeof LIMITS]: number };
 
 const prompt = Type.String({ minLength: 1, maxLength: 16_384 });
 const probe = Type.Union([Type.Literal("resid"), Type.Literal("attn"), Type.Literal("mlp")]);
@@ -182,6 +183,7 @@ export interface CatalogEntry {
 
 export interface Health {
   status: "ok";
+  limits: Limits;
   model: string | undefined;
   busy: boolean;
   queued: number;

@@ -4,10 +4,11 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ComputeLoop } from "./compute/loop.ts";
+import { ComputeLoop, type JobOutcome } from "./compute/loop.ts";
 import { ModelSlot } from "./compute/model-slot.ts";
 import type { HttpThreadData } from "./http/worker.ts";
 import type { ToHttp } from "./messages.ts";
+import type { Limits } from "./protocol.ts";
 
 const packageRoot = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -19,11 +20,15 @@ export interface ServeOptions {
   port?: number;
   /** The built pages (default dist/web of the package). */
   staticDir?: string;
+  /** Lower limits than LIMITS (protocol.ts), e.g. to test them cheaply. */
+  limits?: Partial<Limits>;
 }
 
 export interface RunningServer {
   url: string;
   slot: ModelSlot;
+  /** How each job ended, oldest first (the last 1,000). */
+  outcomes: readonly JobOutcome[];
   /** Stops the HTTP thread and releases the model. */
   close(): Promise<void>;
 }
@@ -37,6 +42,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     staticDir: options.staticDir ?? join(packageRoot, "dist", "web"),
     fixturesDir: join(packageRoot, "fixtures"),
     state: slot.state,
+    ...(options.limits === undefined ? {} : { limits: options.limits }),
   };
   const worker = httpThread(data);
   const loop = new ComputeLoop(slot, worker);
@@ -56,7 +62,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       worker.once("error", reject);
       worker.once("exit", (code) => reject(new Error(`the server's HTTP thread ended (exit code ${code})`)));
     });
-    return { url, slot, close };
+    return { url, slot, outcomes: loop.outcomes, close };
   } catch (error) {
     await close();
     throw error;

@@ -22,6 +22,15 @@ const JOBS: Record<RunKind, Job<never>> = {
   ablation: ablationJob,
 };
 
+/** How a job ended: for the server's log and its tests. */
+export interface JobOutcome {
+  id: number;
+  kind: RunKind | "load";
+  ended: "result" | "error" | "stopped";
+  /** Chunks sent before it ended. */
+  chunks: number;
+}
+
 type Channel = Pick<Worker | MessagePort, "postMessage" | "on" | "off">;
 
 export class ComputeLoop {
@@ -29,6 +38,7 @@ export class ComputeLoop {
   readonly #channel: Channel;
   readonly #stops = new Set<number>();
   #running: Promise<void> = Promise.resolve();
+  readonly outcomes: JobOutcome[] = [];
 
   constructor(slot: ModelSlot, channel: Channel) {
     this.#slot = slot;
@@ -60,7 +70,17 @@ export class ComputeLoop {
 
   async #run(message: Exclude<ToCompute, { type: "stop" }>): Promise<void> {
     const { id } = message;
-    const send = (event: Extract<ToHttp, { type: "event" }>["event"]) => this.#post({ type: "event", id, event });
+    const outcome: JobOutcome = {
+      id,
+      kind: message.type === "load" ? "load" : message.kind,
+      ended: "error",
+      chunks: 0,
+    };
+    const send = (event: Extract<ToHttp, { type: "event" }>["event"]) => {
+      if (event.type === "chunk") outcome.chunks++;
+      else if (event.type === "result" || event.type === "stopped") outcome.ended = event.type;
+      this.#post({ type: "event", id, event });
+    };
     try {
       if (this.#stops.has(id)) {
         send({ type: "stopped" });
@@ -91,6 +111,8 @@ export class ComputeLoop {
       else send({ type: "error", message: error instanceof Error ? error.message : String(error) });
     } finally {
       this.#stops.delete(id);
+      this.outcomes.push(outcome);
+      if (this.outcomes.length > 1000) this.outcomes.shift();
       this.#post({ type: "done", id });
     }
   }

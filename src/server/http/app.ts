@@ -12,6 +12,7 @@ import {
   type ErrorResponse,
   type Health,
   LIMITS,
+  type Limits,
   LoadModelRequest,
   type ModelInfo,
   type ModelState,
@@ -34,6 +35,8 @@ export interface AppOptions {
   fixturesDir: string;
   state: ModelState;
   send: (message: ToCompute) => void;
+  /** The limits (default LIMITS); tests lower them to reach them cheaply. */
+  limits?: Partial<Limits>;
 }
 
 export interface App {
@@ -56,12 +59,15 @@ class HttpError extends Error {
 }
 
 export async function buildApp(options: AppOptions): Promise<App> {
+  const limits: Limits = { ...LIMITS, ...options.limits };
   const fastify = Fastify({
-    bodyLimit: LIMITS.bodyBytes,
+    bodyLimit: limits.bodyBytes,
     // Reject what the schema does not allow, rather than drop or convert it.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: false } },
   });
-  const queue = new JobQueue(options.send);
+  // Bodies are JSON only: no text/plain parser, so a cross-site form post cannot even be parsed.
+  fastify.removeContentTypeParser("text/plain");
+  const queue = new JobQueue(options.send, limits.queueLength);
   let state = options.state;
   let tokenizer: { path: string; tokenizer: Tokenizer } | undefined;
 
@@ -109,7 +115,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     let message = error.message;
     if ("code" in error) {
       if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-        message = `the request body is over the limit of ${LIMITS.bodyBytes} bytes`;
+        message = `the request body is over the limit of ${limits.bodyBytes} bytes`;
       } else if (error.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
         message = "send the request body as JSON (Content-Type: application/json)";
       } else if (error.code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
@@ -132,7 +138,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
 
   fastify.get("/api/health", async (): Promise<Health> => {
-    return { status: "ok", model: state.model?.name, busy: queue.busy, queued: queue.length };
+    return { status: "ok", model: state.model?.name, busy: queue.busy, queued: queue.length, limits };
   });
 
   fastify.get("/api/model", async (): Promise<ModelState> => state);
@@ -161,8 +167,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   fastify.post("/api/tokenize", { schema: { body: TokenizeRequest } }, async (request): Promise<TokenizeResponse> => {
     const tk = currentTokenizer();
     const ids = tk.encode((request.body as TokenizeRequest).prompt);
-    if (ids.length > LIMITS.promptTokens) {
-      throw new HttpError(400, `prompt is ${ids.length} tokens, over the limit of ${LIMITS.promptTokens} tokens`);
+    if (ids.length > limits.promptTokens) {
+      throw new HttpError(400, `prompt is ${ids.length} tokens, over the limit of ${limits.promptTokens} tokens`);
     }
     return { ids, tokens: ids.map((id) => tk.decode([id])) };
   });
@@ -179,7 +185,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   for (const [kind, schema] of Object.entries(RUN_SCHEMAS) as [RunKind, (typeof RUN_SCHEMAS)[RunKind]][]) {
     fastify.post(`/api/run/${kind}`, { schema: { body: schema } }, async (request, reply) => {
       try {
-        checkRun(kind, request.body as RunRequests[typeof kind], model(), currentTokenizer());
+        checkRun(kind, request.body as RunRequests[typeof kind], model(), currentTokenizer(), limits);
       } catch (error) {
         if (error instanceof LimitError) throw new HttpError(400, error.message);
         throw error;

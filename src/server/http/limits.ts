@@ -1,7 +1,7 @@
 // The checks a request passes before it is queued, beyond its schema: prompt lengths in tokens,
 // generated tokens, sweep sizes, positions inside their prompts. Each failure says the limit.
 import type { Tokenizer } from "../../load/tokenizer.ts";
-import { LIMITS, type ModelInfo, type RunKind, type RunRequests } from "../protocol.ts";
+import type { Limits, ModelInfo, RunKind, RunRequests } from "../protocol.ts";
 
 export class LimitError extends Error {}
 
@@ -10,16 +10,17 @@ export function checkRun<K extends RunKind>(
   body: RunRequests[K],
   model: ModelInfo,
   tokenizer: Tokenizer,
+  limits: Limits,
 ): void {
-  const count = (text: string, what: string, limit: number = LIMITS.promptTokens) => {
+  const count = (text: string, what: string, limit: number = limits.promptTokens) => {
     const n = tokenizer.encode(text).length;
     if (n > limit) throw new LimitError(`${what} is ${n} tokens, over the limit of ${limit} tokens for ${kind}`);
     return n;
   };
   const sweep = (rows: number, columns: number, what: string) => {
-    if (rows * columns > LIMITS.sweepCells) {
+    if (rows * columns > limits.sweepCells) {
       throw new LimitError(
-        `${what} would be ${rows} x ${columns} = ${rows * columns} cells, over the limit of ${LIMITS.sweepCells} cells; use a shorter prompt`,
+        `${what} would be ${rows} x ${columns} = ${rows * columns} cells, over the limit of ${limits.sweepCells} cells; use a shorter prompt`,
       );
     }
   };
@@ -31,28 +32,31 @@ export function checkRun<K extends RunKind>(
       const request = body as RunRequests["generate"];
       count(request.prompt, "prompt");
       const max = request.maxTokens ?? 64;
-      if (max > LIMITS.generatedTokens) {
-        throw new LimitError(`maxTokens ${max} is over the limit of ${LIMITS.generatedTokens} generated tokens`);
+      if (max > limits.generatedTokens) {
+        throw new LimitError(`maxTokens ${max} is over the limit of ${limits.generatedTokens} generated tokens`);
+      }
+      if (request.topK !== undefined && request.topK >= model.vocabSize) {
+        throw new LimitError(`topK ${request.topK} must be below the vocabulary size (${model.vocabSize})`);
       }
       return;
     }
     case "attention":
-      count((body as RunRequests["attention"]).prompt, "prompt", LIMITS.patternTokens);
+      count((body as RunRequests["attention"]).prompt, "prompt", limits.patternTokens);
       return;
     case "heads": {
       const request = body as RunRequests["heads"];
       const tokens = (request.batch ?? 8) * (1 + 2 * (request.repeatLength ?? 20));
-      if (tokens > LIMITS.detectorTokens) {
+      if (tokens > limits.detectorTokens) {
         throw new LimitError(
-          `batch x (1 + 2 x repeatLength) is ${tokens} tokens, over the limit of ${LIMITS.detectorTokens} tokens per head-detector run`,
+          `batch x (1 + 2 x repeatLength) is ${tokens} tokens, over the limit of ${limits.detectorTokens} tokens per head-detector run`,
         );
       }
       return;
     }
     case "patch-layers": {
       const request = body as RunRequests["patch-layers"];
-      const source = count(request.source, "source", LIMITS.patternTokens);
-      const target = count(request.target, "target", LIMITS.patternTokens);
+      const source = count(request.source, "source", limits.patternTokens);
+      const target = count(request.target, "target", limits.patternTokens);
       if (request.sourcePosition >= source) {
         throw new LimitError(
           `sourcePosition ${request.sourcePosition} is past the source's last token (${source - 1})`,
@@ -67,8 +71,8 @@ export function checkRun<K extends RunKind>(
     }
     case "patch-sweep": {
       const request = body as RunRequests["patch-sweep"];
-      const clean = count(request.clean, "clean", LIMITS.patternTokens);
-      const corrupted = count(request.corrupted, "corrupted", LIMITS.patternTokens);
+      const clean = count(request.clean, "clean", limits.patternTokens);
+      const corrupted = count(request.corrupted, "corrupted", limits.patternTokens);
       if (clean !== corrupted) {
         throw new LimitError(
           `clean is ${clean} tokens and corrupted ${corrupted}: patching pairs positions, so give prompts of the same length in tokens`,

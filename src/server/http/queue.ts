@@ -2,7 +2,7 @@
 // alone on the model's thread. A job that is stopped while waiting leaves the line at once; one that
 // is running is asked to stop and ends at its next step.
 import type { ToCompute } from "../messages.ts";
-import { LIMITS, type RunKind, type StreamEvent } from "../protocol.ts";
+import type { RunKind, StreamEvent } from "../protocol.ts";
 
 export type JobRequest = { type: "run"; kind: RunKind; body: unknown } | { type: "load"; model: string };
 
@@ -26,8 +26,11 @@ export class JobQueue {
   #current: Entry | undefined;
   #nextId = 1;
 
-  constructor(send: (message: ToCompute) => void) {
+  readonly #capacity: number;
+
+  constructor(send: (message: ToCompute) => void, capacity: number) {
     this.#send = send;
+    this.#capacity = capacity;
   }
 
   get busy(): boolean {
@@ -38,10 +41,10 @@ export class JobQueue {
     return this.#waiting.length;
   }
 
-  /** Adds a job; returns its id (for `stop`). Throws QueueFull past LIMITS.queueLength. */
+  /** Adds a job; returns its id (for `stop`). Throws QueueFull when `capacity` jobs are waiting. */
   add(request: JobRequest, listener: JobListener): number {
-    if (this.#waiting.length >= LIMITS.queueLength) {
-      throw new QueueFull(`the queue is full (${LIMITS.queueLength} requests waiting); try again when it has moved`);
+    if (this.#waiting.length >= this.#capacity) {
+      throw new QueueFull(`the queue is full (${this.#capacity} requests waiting); try again when it has moved`);
     }
     const entry = { id: this.#nextId++, request, listener };
     this.#waiting.push(entry);

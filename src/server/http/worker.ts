@@ -3,7 +3,7 @@
 // the model's thread owns MLX alone.
 import { parentPort, workerData } from "node:worker_threads";
 import type { ToCompute, ToHttp } from "../messages.ts";
-import type { ModelState } from "../protocol.ts";
+import type { Limits, ModelState } from "../protocol.ts";
 import { buildApp } from "./app.ts";
 
 export interface HttpThreadData {
@@ -12,6 +12,7 @@ export interface HttpThreadData {
   staticDir: string;
   fixturesDir: string;
   state: ModelState;
+  limits?: Partial<Limits>;
 }
 
 const port = parentPort;
@@ -25,6 +26,7 @@ try {
     staticDir: data.staticDir,
     fixturesDir: data.fixturesDir,
     state: data.state,
+    ...(data.limits === undefined ? {} : { limits: data.limits }),
     send: (message: ToCompute) => port.postMessage(message),
   });
   port.on("message", (message: ToHttp) => {
