@@ -12,15 +12,14 @@ const view = document.getElementById("view") as HTMLElement;
 const nav = document.getElementById("nav") as HTMLElement;
 const badge = document.getElementById("model-badge") as HTMLElement;
 let mounted: Mounted | undefined;
-let shown = "";
 
 for (const explorer of EXPLORERS)
   nav.append(element("a", { href: `#/${explorer.id}`, "data-page": explorer.id }, explorer.title));
 
 function route(): void {
+  // Our own edits of the address (the inputs as they are typed) use replaceState, which fires no
+  // hashchange: this runs for a link followed or an address typed, which restores its inputs.
   const { page } = currentRoute();
-  if (page === shown) return; // only the inputs in the address changed
-  shown = page;
   mounted?.stop();
   mounted = undefined;
   for (const link of nav.querySelectorAll("a")) link.classList.toggle("current", link.dataset.page === page);
