@@ -3,22 +3,33 @@
 // away mid-stream stops its computation and the memory comes back; 20 clients at once are all
 // answered, in turn; a failed model switch leaves the previous model serving.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { HookedModel, logitLens, mx } from "mlux";
 import type { ErrorResponse, Health, ModelInfo, ModelState, StreamEvent } from "../../src/server/protocol.ts";
 import { type RunningServer, startServer } from "../../src/server/start.ts";
 import { FIXTURES, get, post, resultOf, TINY, until } from "./client.ts";
 
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const SWEEP_CELLS = 24; // lowered so a short prompt reaches it: 4 layers x 7 positions = 28 cells
 let server: RunningServer;
 let base: string;
 let hm: HookedModel;
 
 before(async () => {
+  if (!existsSync(join(ROOT, "dist", "web", "index.html"))) {
+    execFileSync(
+      process.execPath,
+      [join(ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "web/vite.config.ts"],
+      { cwd: ROOT, stdio: "inherit" },
+    );
+  }
   server = await startServer({ model: TINY, port: 0, limits: { sweepCells: SWEEP_CELLS } });
   base = server.url;
   hm = await HookedModel.fromPretrained(TINY);
@@ -228,6 +239,39 @@ describe("streams and the queue", () => {
     await until(async () => !((await get(base, "/api/health")).body as Health).busy, "the queue to empty");
     // Exact: the stopped generation's KV cache, sampler and logits are all released.
     assert.equal(settledMemory(), before);
+  });
+
+  test("health and static files are answered while the model's thread is inside one long computation", async (t) => {
+    // The head detectors run as one synchronous call on this thread (the model's): nothing here can
+    // answer a request until it returns. A poller on another thread asks for health and the page all
+    // along; answers that say "busy" came from the HTTP thread while this thread computed.
+    const poller = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+       let stop = false, busy = 0, pages = 0;
+       parentPort.on("message", () => { stop = true; });
+       (async () => {
+         while (!stop) {
+           const health = await (await fetch(workerData + "/api/health")).json();
+           if (health.busy) {
+             busy++;
+             if ((await fetch(workerData + "/")).status === 200) pages++;
+           }
+           await new Promise((resolve) => setTimeout(resolve, 5));
+         }
+         parentPort.postMessage({ busy, pages });
+       })();`,
+      { eval: true, workerData: base },
+    );
+    const counts = new Promise<{ busy: number; pages: number }>((resolve) => poller.once("message", resolve));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the poller is polling
+    const answer = await post(base, "/api/run/heads", { batch: 8, repeatLength: 30 });
+    assert.ok(resultOf(answer));
+    poller.postMessage("stop");
+    const { busy, pages } = await counts;
+    await poller.terminate();
+    t.diagnostic(`while busy: ${busy} health answers, ${pages} pages`);
+    assert.ok(busy >= 2, `health answered ${busy} times while busy`);
+    assert.ok(pages >= 1, `the page was served ${pages} times while busy`);
   });
 
   test("20 clients at once: all answered, in turn, each with its own prompt's lens", async () => {
