@@ -96,6 +96,17 @@ describe("explorers in Chromium", () => {
     await shot("command-center");
   });
 
+  test("command center: a failed load shows why, and the model keeps serving", async () => {
+    await page.goto(`${server.url}/#/`);
+    await page.waitForSelector('[data-fact="layers"]');
+    await page.fill('input[name="path"]', "/no/such/model");
+    await page.click(".picker button");
+    await page.waitForFunction(() => (document.querySelector(".model-card .error")?.textContent ?? "").length > 0);
+    assert.match((await page.textContent(".model-card .error")) ?? "", /no folder at \/no\/such\/model/);
+    assert.equal(await page.textContent('[data-fact="layers"]'), String(hm.layers));
+    assert.equal(server.slot.state.model?.path, TINY);
+  });
+
   test("logit lens: the grid's top tokens and probabilities, and a cell's top k", async () => {
     await run("lens", "keys");
     const prompt = await input("prompt");
