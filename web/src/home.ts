@@ -47,6 +47,7 @@ export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onM
   section.append(modelBox, element("h2", {}, "Explorers"), list);
   root.append(section);
 
+  let pickerError: string | undefined;
   const showState = (state: ModelState) => {
     facts.replaceChildren();
     const info: ModelInfo | undefined = state.model;
@@ -65,7 +66,9 @@ export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onM
       ];
       for (const [k, v] of rows) facts.append(element("dt", {}, k), element("dd", { "data-fact": k }, v));
     }
-    error.textContent = state.lastError ? `Could not load ${state.lastError.model}: ${state.lastError.message}` : "";
+    // A load refused before it reached the model (404) is not in the server's state: keep showing it.
+    error.textContent =
+      pickerError ?? (state.lastError ? `Could not load ${state.lastError.model}: ${state.lastError.message}` : "");
     if (state.loading) loadStatus.textContent = `loading ${state.loading}…`;
   };
 
@@ -91,6 +94,7 @@ export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onM
     const model = path.value.trim() || select.value;
     if (!model) return;
     load.disabled = true;
+    pickerError = undefined;
     loadStatus.textContent = `loading ${model}…`;
     postJson<ModelInfo>("/api/model", { model })
       .then((info) => {
@@ -99,7 +103,8 @@ export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onM
       })
       .catch((e: unknown) => {
         loadStatus.textContent = "";
-        error.textContent = e instanceof Error ? e.message : String(e);
+        pickerError = e instanceof Error ? e.message : String(e);
+        error.textContent = pickerError;
       })
       .finally(() => {
         load.disabled = false;

@@ -47,15 +47,18 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// The theme: the one chosen here (remembered), else the system's, followed as it changes.
 const themeButton = document.getElementById("theme") as HTMLButtonElement;
-const savedTheme = localStorage.getItem("mlux-theme");
-if (savedTheme) document.documentElement.dataset.theme = savedTheme;
+const systemDark = matchMedia("(prefers-color-scheme: dark)");
+const applyTheme = () => {
+  document.documentElement.dataset.theme =
+    localStorage.getItem("mlux-theme") ?? (systemDark.matches ? "dark" : "light");
+};
+applyTheme();
+systemDark.addEventListener("change", applyTheme);
 themeButton.addEventListener("click", () => {
-  const dark = document.documentElement.dataset.theme
-    ? document.documentElement.dataset.theme === "dark"
-    : matchMedia("(prefers-color-scheme: dark)").matches;
-  document.documentElement.dataset.theme = dark ? "light" : "dark";
-  localStorage.setItem("mlux-theme", document.documentElement.dataset.theme);
+  localStorage.setItem("mlux-theme", document.documentElement.dataset.theme === "dark" ? "light" : "dark");
+  applyTheme();
 });
 
 window.addEventListener("hashchange", route);

@@ -221,7 +221,7 @@ function stream(
     let ended = false;
     const raw = reply.raw;
     const write = (event: StreamEvent) => {
-      if (!raw.writableEnded) raw.write(`data: ${JSON.stringify(event)}\n\n`);
+      if (!raw.writableEnded && !raw.destroyed) raw.write(`data: ${JSON.stringify(event)}\n\n`);
     };
     try {
       id = queue.add(job, {
