@@ -54,6 +54,8 @@ export const GenerateRequest = Type.Object(
     minP: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
     repetitionPenalty: Type.Optional(Type.Number({ minimum: 0.5, maximum: 5 })),
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),
+    /** Stop when the text contains one of these (not included). */
+    stop: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 4 })),
   },
   { additionalProperties: false },
 );

@@ -168,6 +168,31 @@ describe("explorers in Chromium", () => {
     await shot("playground");
   });
 
+  test("playground: a stop string ends the completion before it, as the library does", async () => {
+    const prompt = "And God said, Let there be";
+    await page.goto(
+      `${server.url}/#/playground?prompt=${encodeURIComponent(prompt)}&maxTokens=32&temperature=0&stop=${encodeURIComponent(",")}`,
+    );
+    await page.waitForSelector('[data-explorer="playground"]');
+    await page.click("button.run");
+    await page.waitForSelector('[data-explorer="playground"][data-state="done"]', { timeout: 120_000 });
+    let expected = "";
+    const tokenizer = hm.tokenizer as NonNullable<HookedModel["tokenizer"]>;
+    for await (const piece of streamGenerate(hm.model, tokenizer, prompt, {
+      maxTokens: 32,
+      temperature: 0,
+      stop: [","],
+    })) {
+      expected += piece.text;
+    }
+    assert.equal(await page.textContent("[data-testid=completion]"), expected);
+    let unstopped = "";
+    for await (const piece of streamGenerate(hm.model, tokenizer, prompt, { maxTokens: 32, temperature: 0 })) {
+      unstopped += piece.text;
+    }
+    assert.ok(unstopped.startsWith(`${expected},`), `the stop cut ${JSON.stringify(unstopped)} at its first comma`);
+  });
+
   test("playground: Esc stops a long generation", async () => {
     await page.goto(`${server.url}/#/playground?prompt=In&maxTokens=512&temperature=1&seed=3`);
     await page.waitForSelector('[data-explorer="playground"]');

@@ -16,6 +16,7 @@ export const generateJob: Job<GenerateRequest> = async (hm, request, io) => {
     ...(request.topK === undefined ? {} : { topK: request.topK }),
     ...(request.minP === undefined ? {} : { minP: request.minP }),
     ...(request.repetitionPenalty === undefined ? {} : { repetitionPenalty: request.repetitionPenalty }),
+    ...(request.stop === undefined ? {} : { stop: request.stop }),
     ...(key === undefined ? {} : { key }),
   });
   let text = "";

@@ -28,6 +28,7 @@ export const playgroundExplorer: Explorer = {
       step: 0.05,
     },
     { name: "seed", label: "Seed", kind: "number", initial: "", min: 0 },
+    { name: "stop", label: "Stop at", kind: "text", initial: "", title: "stop when the text contains this" },
   ],
   async run(values, context) {
     const request: GenerateRequest = { prompt: values.prompt ?? "" };
@@ -35,6 +36,7 @@ export const playgroundExplorer: Explorer = {
       const value = optionalNumber(values[name]);
       if (value !== undefined) request[name] = value;
     }
+    if (values.stop) request.stop = [values.stop];
     const output = element("pre", { class: "generation" });
     const completion = element("span", { class: "completion", "data-testid": "completion" });
     output.append(element("span", { class: "prompt" }, request.prompt), completion);
