@@ -5,7 +5,7 @@
 // of the weights). A screenshot of each explorer goes to test-artifacts/screenshots/.
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -129,6 +129,17 @@ describe("explorers in Chromium", () => {
       rows,
       (grid.cells[lastLayer]?.[last] ?? []).map((t) => ({ id: t.id, prob: `${(t.prob * 100).toFixed(2)}%` })),
     );
+    // Exports: the data as JSON is the lens result; the figure as SVG is the grid drawn.
+    const [json] = await Promise.all([page.waitForEvent("download"), page.click("button.export-json")]);
+    const saved = JSON.parse(readFileSync(await json.path(), "utf8"));
+    assert.deepEqual(saved, JSON.parse(JSON.stringify(lens.toJSON())));
+    const [svg] = await Promise.all([page.waitForEvent("download"), page.click("button.export-svg")]);
+    const svgText = readFileSync(await svg.path(), "utf8");
+    assert.match(svgText, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.equal(svgText.match(/class="cell"/g)?.length, lens.tokenIds.length * grid.rows.length);
+    const [csv] = await Promise.all([page.waitForEvent("download"), page.click("button.export-csv")]);
+    const lines = readFileSync(await csv.path(), "utf8").split("\r\n");
+    assert.equal(lines.length, 1 + grid.rows.length * lens.tokenIds.length * k);
     await shot("logit-lens");
   });
 

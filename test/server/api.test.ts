@@ -131,6 +131,14 @@ describe("bad input", () => {
       400,
       /same length in tokens/,
     ],
+    ["a chat template the model lacks", "/api/chat-template", { prompt: "In" }, 400, /has no chat template/],
+    [
+      "tokenizing past the prompt limit",
+      "/api/tokenize",
+      { prompt: "the ".repeat(300) },
+      400,
+      /over the limit of 256 tokens/,
+    ],
     ["an unknown computation", "/api/run/nope", { prompt: "In" }, 404, /no route POST \/api\/run\/nope/],
     ["an unknown model folder", "/api/model", { model: "/no/such/folder" }, 404, /no folder at \/no\/such\/folder/],
     [
