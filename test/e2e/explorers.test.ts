@@ -143,6 +143,28 @@ describe("explorers in Chromium", () => {
     await shot("logit-lens");
   });
 
+  test("the queue is visible: a run waiting behind another says its place, then runs", async () => {
+    const controller = new AbortController();
+    const generation = await fetch(`${server.url}/api/run/generate`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt: "In the beginning", maxTokens: 512 }),
+      signal: controller.signal,
+    });
+    const reader = (generation.body as ReadableStream<Uint8Array>).getReader();
+    let seen = "";
+    while (!seen.includes('"chunk"')) seen += new TextDecoder().decode((await reader.read()).value);
+    await page.goto(`${server.url}/#/lens?prompt=In&probe=resid&k=1`);
+    await page.waitForSelector('[data-explorer="lens"]');
+    await page.click("button.run");
+    await page.waitForFunction(
+      () => document.querySelector(".status")?.textContent === "waiting: 1 ahead in the queue",
+    );
+    controller.abort();
+    await page.waitForSelector('[data-explorer="lens"][data-state="done"]', { timeout: 120_000 });
+    assert.equal(await page.textContent(".status"), "done");
+  });
+
   test("the inputs are in the address and come back from it", async () => {
     await page.goto(`${server.url}/#/lens?prompt=${encodeURIComponent("And God said")}&probe=mlp&k=3`);
     await page.waitForSelector('[data-explorer="lens"]');
