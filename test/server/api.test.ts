@@ -342,3 +342,30 @@ describe("models", () => {
     assert.equal(back.dtype, "float16");
   });
 });
+
+describe("a full queue", () => {
+  test("past its length, a request gets 503 saying so; those in line are still answered", async () => {
+    const small = await startServer({ model: TINY, port: 0, limits: { queueLength: 1 } });
+    try {
+      const controller = new AbortController();
+      const running = await fetch(`${small.url}/api/run/generate`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "In the beginning", maxTokens: 512 }),
+        signal: controller.signal,
+      });
+      const reader = (running.body as ReadableStream<Uint8Array>).getReader();
+      let seen = "";
+      while (!seen.includes('"chunk"')) seen += new TextDecoder().decode((await reader.read()).value);
+      const waiting = post(small.url, "/api/run/lens", { prompt: "In the", k: 1 });
+      await until(async () => ((await get(small.url, "/api/health")).body as Health).queued === 1, "one in line");
+      const refused = await post(small.url, "/api/run/lens", { prompt: "In the", k: 1 });
+      assert.equal(refused.status, 503);
+      assert.match(errorOf(refused.body), /the queue is full \(1 requests waiting\)/);
+      controller.abort();
+      assert.ok(resultOf(await waiting));
+    } finally {
+      await small.close();
+    }
+  });
+});
