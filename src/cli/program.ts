@@ -9,6 +9,7 @@ import { registerHeads } from "./commands/heads.ts";
 import { registerLens } from "./commands/lens.ts";
 import { registerModels } from "./commands/models.ts";
 import { registerPatch } from "./commands/patch.ts";
+import { registerServe } from "./commands/serve.ts";
 import { UsageError } from "./commands/shared.ts";
 import { registerSteer } from "./commands/steer.ts";
 import { registerValidate } from "./commands/validate.ts";
@@ -23,6 +24,7 @@ const COMMANDS: ((program: Command) => void)[] = [
   registerSteer,
   registerBinding,
   registerValidate,
+  registerServe,
 ];
 
 /** Exit codes: 0 done, 1 failed while running, 2 bad arguments (nothing was run). */

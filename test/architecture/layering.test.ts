@@ -9,6 +9,7 @@
 //   analysis  mx, nn, models        (pure analysis math over interfaces it declares itself)
 //   hooks     mx, load, nn, models, generate, analysis
 //   experiments  mx, load, nn, models, generate, analysis, hooks   (experiments that run a HookedModel)
+//   server    every layer above but cli (the `mlux serve` web app: HTTP thread, model thread, jobs)
 //   cli       every layer above
 //
 // src/index.ts (the public entry) may import any layer; no other file sits directly in src/.
@@ -28,7 +29,8 @@ const LAYERS: Record<string, readonly string[]> = {
   analysis: ["mx", "nn", "models"],
   hooks: ["mx", "load", "nn", "models", "generate", "analysis"],
   experiments: ["mx", "load", "nn", "models", "generate", "analysis", "hooks"],
-  cli: ["mx", "load", "nn", "models", "generate", "analysis", "hooks", "experiments"],
+  server: ["mx", "load", "nn", "models", "generate", "analysis", "hooks", "experiments"],
+  cli: ["mx", "load", "nn", "models", "generate", "analysis", "hooks", "experiments", "server"],
 };
 
 const ENTRY = "index.ts";
@@ -166,12 +168,27 @@ describe("layering of src/", () => {
     ]);
   });
 
+  test("the server sits above experiments and below cli", () => {
+    const files = new Map([
+      [
+        "server/s.ts",
+        'import { logitLens } from "../experiments/logit-lens.ts";\nimport { run } from "../cli/program.ts";',
+      ],
+      ["experiments/e.ts", 'import { startServer } from "../server/start.ts";'],
+      ["cli/c.ts", 'import { startServer } from "../server/start.ts";'],
+    ]);
+    assert.deepEqual(checkLayering(files).map(format), [
+      'src/server/s.ts:2: server imports cli ("../cli/program.ts"); server may import only mx, load, nn, models, generate, analysis, hooks, experiments',
+      'src/experiments/e.ts:1: experiments imports server ("../server/start.ts"); experiments may import only mx, load, nn, models, generate, analysis, hooks',
+    ]);
+  });
+
   test("analysis sits below hooks, and src/ holds only the entry and layer folders", () => {
     const files = new Map([
       ["analysis/a.ts", 'import { StandardNames } from "../hooks/standard-names.ts";'],
       ["hooks/h.ts", 'import { readout } from "../analysis/readout.ts";'],
       ["helpers.ts", "export const x = 1;"],
-      ["server/s.ts", "export const s = 1;"],
+      ["widgets/s.ts", "export const s = 1;"],
       ["generate/g.ts", 'import { mx } from "../index.ts";'],
       ["load/l.ts", 'import data from "../../package.json";'],
       [ENTRY, 'export * from "./cli/main.ts";'],
@@ -179,7 +196,7 @@ describe("layering of src/", () => {
     assert.deepEqual(checkLayering(files).map(format), [
       'src/analysis/a.ts:1: analysis imports hooks ("../hooks/standard-names.ts"); analysis may import only mx, nn, models',
       "src/helpers.ts:1: only index.ts may sit directly in src/; move it into a layer folder",
-      "src/server/s.ts:1: src/server/ is not a known layer (mx, load, nn, models, generate, analysis, hooks, experiments, cli); add it to the layer table",
+      "src/widgets/s.ts:1: src/widgets/ is not a known layer (mx, load, nn, models, generate, analysis, hooks, experiments, server, cli); add it to the layer table",
       'src/generate/g.ts:1: imports "../index.ts": nothing inside src/ may import index.ts',
       'src/load/l.ts:1: imports "../../package.json", which is outside src/',
     ]);

@@ -1,0 +1,24 @@
+// The patching explorer: the single-cell view (one source position into one target position, at
+// every layer: patchAcrossLayers) and the full layers x positions (or heads) sweep
+// (activationPatching with a logit-difference metric).
+import { activationPatching, patchAcrossLayers } from "../../experiments/patching.ts";
+import type { PatchLayersRequest, PatchSweepRequest } from "../protocol.ts";
+import type { Job } from "./job.ts";
+
+export const patchLayersJob: Job<PatchLayersRequest> = async (hm, request) =>
+  patchAcrossLayers(hm, {
+    source: request.source,
+    target: request.target,
+    sourcePosition: request.sourcePosition,
+    targetPosition: request.targetPosition,
+    site: request.site ?? "resid_post",
+    k: request.k ?? 3,
+  }).toJSON();
+
+export const patchSweepJob: Job<PatchSweepRequest> = async (hm, request) =>
+  activationPatching(hm, {
+    clean: request.clean,
+    corrupted: request.corrupted,
+    site: request.site ?? "resid_post",
+    metric: { kind: "logitDiff", answer: request.answer, wrong: request.wrong },
+  }).toJSON();

@@ -1,0 +1,259 @@
+// What the server and the pages say to each other: every request body as a schema (the server
+// validates with it; TypeBox gives the same schema as a TypeScript type), every response and stream
+// event as a type, and the limits. The pages import this module too, so both sides share one
+// definition. It imports nothing of mlux: the web bundle and the HTTP thread may load it.
+import { type Static, Type } from "@sinclair/typebox";
+
+/** What one request may ask of the model; each is checked before the request is queued. */
+export const LIMITS = {
+  /** Bytes of a request body. */
+  bodyBytes: 64 * 1024,
+  /** Tokens of one prompt (after the tokenizer's BOS). */
+  promptTokens: 256,
+  /** Tokens of one attention-pattern or patching prompt (their figures grow as the square). */
+  patternTokens: 64,
+  /** Tokens one generation may ask for. */
+  generatedTokens: 512,
+  /** Cells (rows x columns) of one patching or ablation sweep. */
+  sweepCells: 4096,
+  /** Sequences x positions of one head-detector run. */
+  detectorTokens: 8192,
+  /** Requests waiting for the model at once. */
+  queueLength: 64,
+} as const;
+export type Limits = { [K in keyof typeof LIMITS]: number };
+
+const prompt = Type.String({ minLength: 1, maxLength: 16_384 });
+const probe = Type.Union([Type.Literal("resid"), Type.Literal("attn"), Type.Literal("mlp")]);
+const positionSite = Type.Union([
+  Type.Literal("resid_pre"),
+  Type.Literal("resid_mid"),
+  Type.Literal("resid_post"),
+  Type.Literal("attn_out"),
+  Type.Literal("mlp_out"),
+]);
+const tokenRef = Type.Union([Type.String({ minLength: 1, maxLength: 256 }), Type.Integer({ minimum: 0 })]);
+
+export const LensRequest = Type.Object(
+  {
+    prompt,
+    probes: Type.Optional(Type.Array(probe, { minItems: 1, maxItems: 3, uniqueItems: true })),
+    k: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type LensRequest = Static<typeof LensRequest>;
+
+export const GenerateRequest = Type.Object(
+  {
+    prompt,
+    maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+    topP: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+    topK: Type.Optional(Type.Integer({ minimum: 1 })),
+    minP: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+    repetitionPenalty: Type.Optional(Type.Number({ minimum: 0.5, maximum: 5 })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),
+    /** Stop when the text contains one of these (not included). */
+    stop: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 4 })),
+  },
+  { additionalProperties: false },
+);
+export type GenerateRequest = Static<typeof GenerateRequest>;
+
+export const AttentionRequest = Type.Object({ prompt }, { additionalProperties: false });
+export type AttentionRequest = Static<typeof AttentionRequest>;
+
+export const HeadsRequest = Type.Object(
+  {
+    batch: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    repeatLength: Type.Optional(Type.Integer({ minimum: 2, maximum: 256 })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
+    /** How many of the best heads of each kind to return patterns for. */
+    top: Type.Optional(Type.Integer({ minimum: 1, maximum: 8 })),
+  },
+  { additionalProperties: false },
+);
+export type HeadsRequest = Static<typeof HeadsRequest>;
+
+export const PatchLayersRequest = Type.Object(
+  {
+    source: prompt,
+    target: prompt,
+    sourcePosition: Type.Integer({ minimum: 0 }),
+    targetPosition: Type.Integer({ minimum: 0 }),
+    site: Type.Optional(positionSite),
+    k: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
+  },
+  { additionalProperties: false },
+);
+export type PatchLayersRequest = Static<typeof PatchLayersRequest>;
+
+export const PatchSweepRequest = Type.Object(
+  {
+    clean: prompt,
+    corrupted: prompt,
+    site: Type.Optional(Type.Union([positionSite, Type.Literal("z")])),
+    /** The metric: the logit of `answer` minus that of `wrong` at the last position. */
+    answer: tokenRef,
+    wrong: tokenRef,
+  },
+  { additionalProperties: false },
+);
+export type PatchSweepRequest = Static<typeof PatchSweepRequest>;
+
+export const AblationRequest = Type.Object(
+  {
+    prompt,
+    site: Type.Optional(Type.Union([positionSite, Type.Literal("z")])),
+    kind: Type.Optional(Type.Union([Type.Literal("mean"), Type.Literal("zero")])),
+  },
+  { additionalProperties: false },
+);
+export type AblationRequest = Static<typeof AblationRequest>;
+
+export const TokenizeRequest = Type.Object({ prompt }, { additionalProperties: false });
+export type TokenizeRequest = Static<typeof TokenizeRequest>;
+
+export const ChatTemplateRequest = Type.Object({ prompt }, { additionalProperties: false });
+export type ChatTemplateRequest = Static<typeof ChatTemplateRequest>;
+
+export const LoadModelRequest = Type.Object(
+  { model: Type.String({ minLength: 1, maxLength: 4096 }) },
+  { additionalProperties: false },
+);
+export type LoadModelRequest = Static<typeof LoadModelRequest>;
+
+/** Every computation the server runs, by the path it is posted to (`POST /api/run/<kind>`). */
+export const RUN_SCHEMAS = {
+  lens: LensRequest,
+  generate: GenerateRequest,
+  attention: AttentionRequest,
+  heads: HeadsRequest,
+  "patch-layers": PatchLayersRequest,
+  "patch-sweep": PatchSweepRequest,
+  ablation: AblationRequest,
+} as const;
+export type RunKind = keyof typeof RUN_SCHEMAS;
+export const RUN_KINDS = Object.keys(RUN_SCHEMAS) as RunKind[];
+
+export interface RunRequests {
+  lens: LensRequest;
+  generate: GenerateRequest;
+  attention: AttentionRequest;
+  heads: HeadsRequest;
+  "patch-layers": PatchLayersRequest;
+  "patch-sweep": PatchSweepRequest;
+  ablation: AblationRequest;
+}
+
+// ---- responses ----
+
+export interface ModelInfo {
+  /** As the user named it (a folder or a Hub id). */
+  name: string;
+  path: string;
+  architecture: string;
+  layers: number;
+  heads: number;
+  kvHeads: number;
+  dModel: number;
+  vocabSize: number;
+  dtype: string;
+  quantized: boolean;
+  /** Bytes of the weights. */
+  weightBytes: number;
+  /** MLX's active memory after the load, in bytes. */
+  activeBytes: number;
+  hasChatTemplate: boolean;
+}
+
+export interface ModelState {
+  model: ModelInfo | undefined;
+  /** A load in progress: the model asked for. */
+  loading: string | undefined;
+  /** The last load that failed, with why; the previous model keeps serving. */
+  lastError: { model: string; message: string } | undefined;
+}
+
+export interface CatalogEntry {
+  /** What to post to /api/model to load it. */
+  model: string;
+  label: string;
+  source: "fixture" | "hub-cache";
+}
+
+export interface Health {
+  status: "ok";
+  limits: Limits;
+  model: string | undefined;
+  busy: boolean;
+  queued: number;
+}
+
+export interface TokenizeResponse {
+  ids: number[];
+  tokens: string[];
+}
+
+export interface ErrorResponse {
+  error: string;
+  statusCode: number;
+}
+
+// ---- stream events (server-sent events, one JSON object per `data:` line) ----
+
+export type StreamEvent =
+  | { type: "queued"; position: number }
+  | { type: "started" }
+  | { type: "chunk"; data: unknown }
+  | { type: "result"; data: unknown }
+  | { type: "error"; message: string }
+  | { type: "stopped" };
+
+/** A chunk of the playground's stream. */
+export interface GenerateChunk {
+  text: string;
+}
+
+export interface GenerateResult {
+  promptTokens: number;
+  generatedTokens: number;
+  tokensPerSecond: number;
+  finishReason: "eos" | "stop" | "length";
+  text: string;
+}
+
+export interface AttentionResult {
+  tokens: string[];
+  layers: number[];
+  /** patterns[i][head][query][key] for layers[i]. */
+  patterns: number[][][][];
+}
+
+export interface HeadsResult {
+  layers: number[];
+  scores: Record<string, number[][]>;
+  heads: Record<string, { layer: number; head: number; score: number }[]>;
+  threshold: number;
+  /** The first detector sequence's tokens and, for the top heads, their patterns on it. */
+  example: { tokens: string[]; patterns: { layer: number; head: number; kind: string; pattern: number[][] }[] };
+}
+
+/** One layer of a streamed ablation: its row of the heatmap. */
+export interface AblationRow {
+  layer: number;
+  values: number[];
+  effect: number[];
+}
+
+export interface AblationStart {
+  site: string;
+  kind: string;
+  columnKind: "position" | "head";
+  labels: string[];
+  layers: number[];
+  baseline: number;
+  /** The token whose probability is the metric. */
+  token: string;
+}

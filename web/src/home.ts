@@ -1,0 +1,118 @@
+// The command center: the loaded model, the model picker (shipped fixtures, models in the Hugging
+// Face cache, a folder path), the explorers, and those still to come.
+import type { CatalogEntry, Health, ModelInfo, ModelState } from "../../src/server/protocol.ts";
+import { getJson, postJson } from "./api.ts";
+import type { Explorer } from "./shell.ts";
+import { element } from "./shell.ts";
+
+/** Explorers planned over library calls that are being added (steering, binding). */
+const COMING = [
+  {
+    title: "Contrastive steering",
+    blurb: "a steering vector from two prompt sets; generations at -alpha, 0, +alpha side by side",
+  },
+  { title: "Binding mechanisms", blurb: "per-layer outcome fractions on an entity-binding prompt set" },
+];
+
+export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onModelChange: () => void): void {
+  root.replaceChildren();
+  const section = element("section", { class: "home", "data-explorer": "home" });
+  section.append(element("h1", {}, "Command center"));
+
+  const modelBox = element("div", { class: "card model-card" });
+  const facts = element("dl", { class: "facts" });
+  const error = element("p", { class: "error", role: "alert" });
+  const health = element("p", { class: "health" });
+  modelBox.append(element("h2", {}, "Model"), facts, error, health);
+
+  const picker = element("form", { class: "picker" });
+  const select = element("select", { name: "catalog" });
+  const path = element("input", { type: "text", name: "path", placeholder: "or a folder path / cached Hub id" });
+  const load = element("button", { type: "submit" }, "Load");
+  const loadStatus = element("span", { class: "status", role: "status" });
+  picker.append(select, path, load, loadStatus);
+  modelBox.append(picker);
+
+  const list = element("div", { class: "cards" });
+  for (const explorer of explorers) {
+    const card = element("a", { class: "card explorer-card", href: `#/${explorer.id}` });
+    card.append(element("h3", {}, explorer.title), element("p", {}, explorer.blurb));
+    list.append(card);
+  }
+  for (const coming of COMING) {
+    const card = element("div", { class: "card explorer-card coming" });
+    card.append(element("h3", {}, coming.title), element("p", {}, `${coming.blurb} (coming)`));
+    list.append(card);
+  }
+  section.append(modelBox, element("h2", {}, "Explorers"), list);
+  root.append(section);
+
+  let pickerError: string | undefined;
+  const showState = (state: ModelState) => {
+    facts.replaceChildren();
+    const info: ModelInfo | undefined = state.model;
+    if (info) {
+      const rows: [string, string][] = [
+        ["name", info.name],
+        ["architecture", info.architecture],
+        ["layers", String(info.layers)],
+        ["heads", `${info.heads} (${info.kvHeads} key/value)`],
+        ["width", String(info.dModel)],
+        ["vocabulary", String(info.vocabSize)],
+        ["dtype", info.dtype],
+        ["quantized", info.quantized ? "yes" : "no"],
+        ["weights", mib(info.weightBytes)],
+        ["MLX memory", mib(info.activeBytes)],
+      ];
+      for (const [k, v] of rows) facts.append(element("dt", {}, k), element("dd", { "data-fact": k }, v));
+    }
+    // A load refused before it reached the model (404) is not in the server's state: keep showing it.
+    error.textContent =
+      pickerError ?? (state.lastError ? `Could not load ${state.lastError.model}: ${state.lastError.message}` : "");
+    if (state.loading) loadStatus.textContent = `loading ${state.loading}…`;
+  };
+
+  const refresh = async () => {
+    showState(await getJson<ModelState>("/api/model"));
+    const h = await getJson<Health>("/api/health");
+    health.textContent = `server ok · ${h.busy ? "computing" : "idle"} · ${h.queued} waiting`;
+  };
+  void refresh();
+  void getJson<CatalogEntry[]>("/api/models").then((entries) => {
+    select.append(element("option", { value: "" }, "choose a model…"));
+    for (const source of ["fixture", "hub-cache"] as const) {
+      const group = element("optgroup", { label: source === "fixture" ? "Shipped fixtures" : "Hugging Face cache" });
+      for (const entry of entries.filter((e) => e.source === source)) {
+        group.append(element("option", { value: entry.model }, entry.label));
+      }
+      if (group.children.length) select.append(group);
+    }
+  });
+
+  picker.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const model = path.value.trim() || select.value;
+    if (!model) return;
+    load.disabled = true;
+    pickerError = undefined;
+    loadStatus.textContent = `loading ${model}…`;
+    postJson<ModelInfo>("/api/model", { model })
+      .then((info) => {
+        loadStatus.textContent = `loaded ${info.name}`;
+        onModelChange();
+      })
+      .catch((e: unknown) => {
+        loadStatus.textContent = "";
+        pickerError = e instanceof Error ? e.message : String(e);
+        error.textContent = pickerError;
+      })
+      .finally(() => {
+        load.disabled = false;
+        void refresh().catch(() => undefined);
+      });
+  });
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
