@@ -165,7 +165,10 @@ function promptTokens(
   options: GenerateTextOptions,
 ): number[] {
   if (typeof prompt === "string") {
-    if (!options.chat) return hm.toTokens(prompt, options)[0] as number[];
+    if (!options.chat) {
+      const tokenOptions = options.prependBos === undefined ? {} : { prependBos: options.prependBos };
+      return hm.toTokens(prompt, tokenOptions)[0] as number[];
+    }
     return chatTokens(tokenizer, [{ role: "user", content: prompt }]);
   }
   if (!Array.isArray(prompt) || prompt.length === 0) {
