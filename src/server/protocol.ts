@@ -159,8 +159,14 @@ export interface ModelInfo {
   kvHeads: number;
   dModel: number;
   vocabSize: number;
+  /** The dtype the model computes in. */
   dtype: string;
+  /** Whether the checkpoint is quantized (it may have been dequantized at load: see storage). */
   quantized: boolean;
+  /** How the weights are held: e.g. "float16 cast to float32 at load", "4-bit, group 64, dequantized to float32 at load". */
+  storage: string;
+  /** Why the model computes in its dtype (the compute dtype's reason at load). */
+  computeReason: string;
   /** Bytes of the weights. */
   weightBytes: number;
   /** MLX's active memory after the load, in bytes. */

@@ -31,7 +31,7 @@ test("keys drawn while building each model: mlux's count equals what mlx_lm.load
   );
   const differences: string[] = [];
   for (const [i, { label, dir }] of cases.entries()) {
-    const { model, config } = await loadModel(dir);
+    const { model, config } = await loadModel(dir, { dtype: "native" });
     const ours = keysDrawnByMlxLmBuild(model, config.model_type);
     model.dispose();
     if (ours !== drawn[i]) differences.push(`${label}: mlux ${ours}, mlx-lm ${drawn[i]}`);

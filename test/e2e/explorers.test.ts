@@ -92,6 +92,8 @@ describe("explorers in Chromium", () => {
     assert.equal(await fact("heads"), `${dims.heads} (${dims.kvHeads} key/value)`);
     assert.equal(await fact("architecture"), hm.model.layout.architecture);
     assert.equal(await fact("vocabulary"), String(dims.vocabSize));
+    assert.equal(await fact("computes in"), hm.config.dtype);
+    assert.equal(await fact("why"), hm.config.compute?.reason);
     await page.waitForSelector('select[name="catalog"] option[value$="attn-only-2l"]', { state: "attached" });
     await shot("command-center");
   });

@@ -43,7 +43,7 @@ for (const name of ["tiny-lm-f16", "tiny-lm-4bit"]) {
   describe(`generateText on ${name}`, () => {
     let hm: HookedModel;
     before(async () => {
-      hm = await HookedModel.fromPretrained(fixture(name));
+      hm = await HookedModel.fromPretrained(fixture(name), { dtype: "native" });
     });
     after(() => hm.model.dispose?.());
 

@@ -38,7 +38,7 @@ describe("hm.config, toString() and describe() against config.json", () => {
       assert.equal(config.dtype, "float32");
       assert.equal(config.quantization, undefined);
       assert.equal(config.quantized, false);
-      assert.equal(config.compute?.requested, "native");
+      assert.equal(config.compute?.requested, "auto");
       // mlx-lm's gemma2 attends globally in every layer (sliding_window is in config.json but not read).
       assert.deepEqual(config.windowPattern, new Array(config.layers).fill("attention"));
       if (c.model_type === "gemma2") {

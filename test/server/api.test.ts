@@ -334,12 +334,16 @@ describe("models", () => {
     const info = (await post(base, "/api/model", { model: other })).body as ModelInfo;
     assert.equal(info.path, other);
     assert.equal(info.quantized, true);
+    // The default dtype "auto" dequantizes a 4-bit checkpoint to float32 on the CPU, and says so.
+    assert.equal(info.storage, "4-bit, group 64, dequantized to float32 at load");
+    assert.match(info.computeReason, /^auto on the CPU/);
     const health = (await get(base, "/api/health")).body as Health;
     assert.equal(health.model, other);
     assert.ok(resultOf(await post(base, "/api/run/lens", { prompt: "In the", k: 1 })));
     const back = (await post(base, "/api/model", { model: TINY })).body as ModelInfo;
     assert.equal(back.layers, hm.layers);
-    assert.equal(back.dtype, "float16");
+    assert.equal(back.dtype, hm.config.dtype);
+    assert.equal(back.storage, hm.config.dtype);
   });
 });
 

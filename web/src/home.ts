@@ -59,8 +59,9 @@ export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onM
         ["heads", `${info.heads} (${info.kvHeads} key/value)`],
         ["width", String(info.dModel)],
         ["vocabulary", String(info.vocabSize)],
-        ["dtype", info.dtype],
-        ["quantized", info.quantized ? "yes" : "no"],
+        ["computes in", info.dtype],
+        ["why", info.computeReason],
+        ["quantized", info.quantized ? `yes: ${info.storage}` : "no"],
         ["weights", mib(info.weightBytes)],
         ["MLX memory", mib(info.activeBytes)],
       ];

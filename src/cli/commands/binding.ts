@@ -5,16 +5,21 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { bindingMechanisms } from "../../experiments/binding/mechanisms.ts";
+import { OUTCOMES } from "../../experiments/binding/outcomes.ts";
 import { answerTokenIds, type BindingSchema, checkSchema } from "../../experiments/binding/schema.ts";
 import { HookedModel } from "../../hooks/hooked-model.ts";
 import type { ComputeDtype } from "../../models/compute-dtype.ts";
 import { integer, real } from "../numbers.ts";
+import { addOutputOptions, emit, type OutputOptions } from "../output/emit.ts";
 import { dtypeOption, UsageError } from "./shared.ts";
 
 /** The model `mlux binding` runs without --model: the entity-binding fixture the repository ships. */
+const FIT_PARAMS = ["positionalWeight", "sigma", "lexicalWeight", "reflexiveWeight", "originalWeight"] as const;
+const FIT_COLUMNS = [...FIT_PARAMS, "jsDistance", "samples"];
+
 export const BINDING_MODEL = fileURLToPath(new URL("../../../fixtures/entity-binding", import.meta.url));
 
-interface BindingCommandOptions {
+interface BindingCommandOptions extends OutputOptions {
   model: string;
   dtype: ComputeDtype;
   pairs: number;
@@ -26,7 +31,6 @@ interface BindingCommandOptions {
   all?: boolean;
   schema?: string;
   batchSize: number;
-  json?: boolean;
 }
 
 // A comma-separated list of whole numbers of at least `min`.
@@ -42,49 +46,49 @@ function integerList(min: number): (text: string) => number[] {
 }
 
 export function registerBinding(program: Command): void {
-  program
-    .command("binding")
-    .description("which mechanism carries a bound entity's answer at each layer (positional, lexical, reflexive)")
-    .addOption(
-      new Option("--model <path>", "a checkpoint folder or a Hugging Face Hub id (OWNER/NAME)").default(
-        BINDING_MODEL,
-        "the bundled entity-binding fixture",
-      ),
-    )
-    .addOption(dtypeOption())
-    .option(
-      "--pairs <n>",
-      "prompt pairs (original and counterfactual) to run (a whole number >= 1)",
-      integer({ min: 1 }),
-      64,
-    )
-    .option(
-      "--groups <list>",
-      "bound pairs per prompt, one drawn per prompt (whole numbers >= 4, e.g. 4,5)",
-      integerList(4),
-      [4, 5],
-    )
-    .option("--seed <s>", "seed of the prompts (a whole number >= 0)", integer({ min: 0 }), 0)
-    .addOption(
-      new Option("--site <site>", "the residual stream patched at the last token: entering each layer, or leaving it")
-        .choices(["resid_pre", "resid_post"])
-        .default("resid_pre"),
-    )
-    .option("--layers <list>", "layers to patch (whole numbers >= 0, e.g. 2,3; default all)", integerList(0))
-    .option(
-      "--threshold <p>",
-      "probability the patched top answer needs to count as one mechanism's (0 < p <= 1; below: mixed)",
-      real({ min: 0, minExclusive: true, max: 1 }),
-      0.5,
-    )
-    .option("--all", "count every pair, also those the model answers wrong unpatched")
-    .option(
-      "--schema <file>",
-      "a JSON file with the prompts' wording (entities, attributes, statement, question, answer)",
-    )
-    .option("--batch-size <n>", "prompts per forward pass (a whole number >= 1)", integer({ min: 1 }), 32)
-    .option("--json", "print the whole result (every prompt pair and patched answer) as JSON")
-    .action(binding);
+  addOutputOptions(
+    program
+      .command("binding")
+      .description("which mechanism carries a bound entity's answer at each layer (positional, lexical, reflexive)")
+      .addOption(
+        new Option("--model <path>", "a checkpoint folder or a Hugging Face Hub id (OWNER/NAME)").default(
+          BINDING_MODEL,
+          "the bundled entity-binding fixture",
+        ),
+      )
+      .addOption(dtypeOption())
+      .option(
+        "--pairs <n>",
+        "prompt pairs (original and counterfactual) to run (a whole number >= 1)",
+        integer({ min: 1 }),
+        64,
+      )
+      .option(
+        "--groups <list>",
+        "bound pairs per prompt, one drawn per prompt (whole numbers >= 4, e.g. 4,5)",
+        integerList(4),
+        [4, 5],
+      )
+      .option("--seed <s>", "seed of the prompts (a whole number >= 0)", integer({ min: 0 }), 0)
+      .addOption(
+        new Option("--site <site>", "the residual stream patched at the last token: entering each layer, or leaving it")
+          .choices(["resid_pre", "resid_post"])
+          .default("resid_pre"),
+      )
+      .option("--layers <list>", "layers to patch (whole numbers >= 0, e.g. 2,3; default all)", integerList(0))
+      .option(
+        "--threshold <p>",
+        "probability the patched top answer needs to count as one mechanism's (0 < p <= 1; below: mixed)",
+        real({ min: 0, minExclusive: true, max: 1 }),
+        0.5,
+      )
+      .option("--all", "count every pair, also those the model answers wrong unpatched")
+      .option(
+        "--schema <file>",
+        "a JSON file with the prompts' wording (entities, attributes, statement, question, answer)",
+      )
+      .option("--batch-size <n>", "prompts per forward pass (a whole number >= 1)", integer({ min: 1 }), 32),
+  ).action(binding);
 }
 
 async function binding(options: BindingCommandOptions): Promise<void> {
@@ -121,7 +125,22 @@ async function binding(options: BindingCommandOptions): Promise<void> {
     ...(options.layers === undefined ? {} : { layers: options.layers }),
     ...(schema === undefined ? {} : { schema }),
   });
-  process.stdout.write(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.toString()}\n`);
+  emit(options, {
+    json: () => result.toJSON(),
+    csv: () => ({
+      header: ["site", "layer", ...OUTCOMES, "carrier", ...FIT_COLUMNS],
+      rows: result.layers.map((l) => [
+        result.site,
+        l.layer,
+        ...OUTCOMES.map((o) => l.fractions[o]),
+        l.carrier,
+        ...(l.fit === null
+          ? FIT_COLUMNS.map(() => "")
+          : [...FIT_PARAMS.map((p) => l.fit?.params[p] ?? ""), l.fit.jsDistance, l.fit.samples]),
+      ]),
+    }),
+    text: () => result.toString(),
+  });
 }
 
 function readSchema(file: string): BindingSchema {

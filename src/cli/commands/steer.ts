@@ -7,10 +7,11 @@ import { compareSteering, type SteeringComparison, steeringVector } from "../../
 import { HookedModel } from "../../hooks/hooked-model.ts";
 import type { ComputeDtype } from "../../models/compute-dtype.ts";
 import { integer, real } from "../numbers.ts";
+import { addOutputOptions, emit, type OutputOptions } from "../output/emit.ts";
 import { DEFAULT_MODEL, dtypeOption, modelOption, UsageError } from "./shared.ts";
 import { sideBySide, stacked } from "./side-by-side.ts";
 
-interface SteerCommandOptions {
+interface SteerCommandOptions extends OutputOptions {
   model: string;
   dtype: ComputeDtype;
   positive: string[];
@@ -23,57 +24,56 @@ interface SteerCommandOptions {
   maxTokens: number;
   temperature: number;
   seed?: number;
-  json?: boolean;
 }
 
 const repeatable = (text: string, previous: string[] = []) => [...previous, text];
 
 export function registerSteer(program: Command): void {
-  program
-    .command("steer")
-    .description("steer generation with the difference between two sets of prompts, and compare -alpha, 0, +alpha")
-    .argument("<prompt>", "the text to continue (quote it)")
-    .requiredOption("--positive <text>", "a prompt with the property to steer towards (repeatable)", repeatable)
-    .requiredOption("--negative <text>", "a prompt without it (repeatable)", repeatable)
-    .addOption(modelOption())
-    .addOption(dtypeOption())
-    .option(
-      "--layer <n>",
-      "the layer whose residual stream is read and steered (default: two thirds down)",
-      integer({ min: 0 }),
-    )
-    .addOption(
-      new Option("--at <where>", "read each prompt's last position or its mean over positions")
-        .choices(["last", "mean"])
-        .default("last"),
-    )
-    .addOption(
-      new Option("--site <site>", "the stream leaving the layer (resid_post) or entering it (resid_pre)")
-        .choices(["resid_post", "resid_pre"])
-        .default("resid_post"),
-    )
-    .option(
-      "--alpha <a>",
-      "how strongly to steer: the generations use -a, 0 and +a (> 0; default: the suggested alpha)",
-      real({ min: 0, minExclusive: true }),
-    )
-    .addOption(
-      new Option(
-        "--positions <which>",
-        "where to add the vector: every position, the last prompt token on, or generated tokens only",
+  addOutputOptions(
+    program
+      .command("steer")
+      .description("steer generation with the difference between two sets of prompts, and compare -alpha, 0, +alpha")
+      .argument("<prompt>", "the text to continue (quote it)")
+      .requiredOption("--positive <text>", "a prompt with the property to steer towards (repeatable)", repeatable)
+      .requiredOption("--negative <text>", "a prompt without it (repeatable)", repeatable)
+      .addOption(modelOption())
+      .addOption(dtypeOption())
+      .option(
+        "--layer <n>",
+        "the layer whose residual stream is read and steered (default: two thirds down)",
+        integer({ min: 0 }),
       )
-        .choices(["all", "last", "generated"])
-        .default("all"),
-    )
-    .option("--max-tokens <n>", "tokens per generation, at most (a whole number >= 1)", integer({ min: 1 }), 40)
-    .option("--temperature <t>", "sampling temperature, 0 picks the most likely token (>= 0)", real({ min: 0 }), 0)
-    .option(
-      "--seed <s>",
-      "seed of the sampler, the same for the three generations (a whole number >= 0)",
-      integer({ min: 0 }),
-    )
-    .option("--json", "print the vector's summary and the generations as JSON")
-    .action(steerCommand);
+      .addOption(
+        new Option("--at <where>", "read each prompt's last position or its mean over positions")
+          .choices(["last", "mean"])
+          .default("last"),
+      )
+      .addOption(
+        new Option("--site <site>", "the stream leaving the layer (resid_post) or entering it (resid_pre)")
+          .choices(["resid_post", "resid_pre"])
+          .default("resid_post"),
+      )
+      .option(
+        "--alpha <a>",
+        "how strongly to steer: the generations use -a, 0 and +a (> 0; default: the suggested alpha)",
+        real({ min: 0, minExclusive: true }),
+      )
+      .addOption(
+        new Option(
+          "--positions <which>",
+          "where to add the vector: every position, the last prompt token on, or generated tokens only",
+        )
+          .choices(["all", "last", "generated"])
+          .default("all"),
+      )
+      .option("--max-tokens <n>", "tokens per generation, at most (a whole number >= 1)", integer({ min: 1 }), 40)
+      .option("--temperature <t>", "sampling temperature, 0 picks the most likely token (>= 0)", real({ min: 0 }), 0)
+      .option(
+        "--seed <s>",
+        "seed of the sampler, the same for the three generations (a whole number >= 0)",
+        integer({ min: 0 }),
+      ),
+  ).action(steerCommand);
 }
 
 async function steerCommand(prompt: string, options: SteerCommandOptions): Promise<void> {
@@ -100,11 +100,16 @@ async function steerCommand(prompt: string, options: SteerCommandOptions): Promi
     temperature: options.temperature,
     ...(options.seed === undefined ? {} : { seed: options.seed }),
   });
-  if (options.json) {
-    process.stdout.write(`${JSON.stringify(comparison, null, 2)}\n`);
-    return;
-  }
-  process.stdout.write(render(comparison, prompt, process.stdout.isTTY ? process.stdout.columns : undefined));
+  emit(options, {
+    json: () => comparison.toJSON(),
+    csv: () => ({
+      header: ["alpha", "finish_reason", "generated_tokens", "text"],
+      rows: comparison.generations.map((g) => [g.alpha, g.finishReason, g.generatedTokens, g.text]),
+    }),
+    // Columns side by side only on a terminal; stacked in a pipe or a file.
+    text: (style) =>
+      render(comparison, prompt, options.out === undefined && process.stdout.isTTY ? style.width : undefined),
+  });
 }
 
 /** The comparison as text: the vector's summary, then the generations in columns (or stacked without a width). */

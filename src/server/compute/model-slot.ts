@@ -28,7 +28,7 @@ export class ModelSlot {
       const previous = this.#hm;
       this.#hm = hm;
       previous?.model.dispose();
-      const info = describe(name, hm, loaded.path, loaded.compute.dtype, loaded.compute.quantized);
+      const info = describe(name, hm, loaded.path);
       this.#state = { model: info, loading: undefined, lastError: undefined };
       return info;
     } catch (error) {
@@ -44,8 +44,9 @@ export class ModelSlot {
   }
 }
 
-function describe(name: string, hm: HookedModel, path: string, dtype: string, quantized: boolean): ModelInfo {
+function describe(name: string, hm: HookedModel, path: string): ModelInfo {
   const { layout } = hm.model;
+  const { dtype, quantization, quantized, compute } = hm.config;
   let weightBytes = 0;
   for (const value of hm.model.parameters().values()) weightBytes += value.nbytes;
   return {
@@ -58,9 +59,19 @@ function describe(name: string, hm: HookedModel, path: string, dtype: string, qu
     dModel: layout.dims.dModel,
     vocabSize: layout.dims.vocabSize,
     dtype,
-    quantized,
+    quantized: quantization !== undefined,
+    storage: storage(hm),
+    computeReason: compute?.reason ?? "as the checkpoint stores them",
     weightBytes,
     activeBytes: mx.memory.activeMemory(),
     hasChatTemplate: hm.tokenizer?.hasChatTemplate ?? false,
   };
+}
+
+/** How the weights are held in memory, against what the checkpoint stores. */
+function storage(hm: HookedModel): string {
+  const { dtype, quantization, quantized } = hm.config;
+  if (quantization === undefined) return dtype;
+  const packed = `${quantization.bits}-bit, group ${quantization.groupSize}`;
+  return quantized ? `${packed}, packed (scales in ${dtype})` : `${packed}, dequantized to ${dtype} at load`;
 }
