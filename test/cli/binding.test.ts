@@ -2,34 +2,12 @@
 // The table and --json carry what bindingMechanisms finds on the default model (the entity-binding
 // fixture); bad arguments exit 2 with the option's name and what it takes.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { BOX_SCHEMA } from "mlux";
-import { repoRoot } from "../oracle/python.ts";
-
-const entry = join(repoRoot, "src", "cli", "main.ts");
-
-function mlux(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=mlux-source", "--import", "tsx", entry, ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += String(chunk);
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += String(chunk);
-    });
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+import { mlux } from "./run-mlux.ts";
 
 describe("mlux binding", () => {
   const dir = mkdtempSync(join(tmpdir(), "mlux-binding-"));
@@ -64,6 +42,29 @@ describe("mlux binding", () => {
     // After the last layer the counterfactual's answer is what the residual stream holds.
     assert.equal(json.layers[0].carrier, "reflexive");
     assert.equal(typeof json.layers[0].fit.jsDistance, "number");
+  });
+
+  test("--csv: a row per layer with its outcome fractions, carrier and fit", async () => {
+    const r = await mlux(["binding", "--pairs", "8", "--layers", "2,3", "--csv"]);
+    assert.equal(r.code, 0, r.stderr);
+    const [header, ...rows] = r.stdout
+      .trimEnd()
+      .split("\n")
+      .map((line) => line.split(","));
+    assert.deepEqual(header?.slice(0, 3), ["site", "layer", "positional"]);
+    assert.ok(header?.includes("carrier") && header.includes("jsDistance"));
+    assert.deepEqual(
+      rows.map((row) => row.slice(0, 2)),
+      [
+        ["resid_pre", "2"],
+        ["resid_pre", "3"],
+      ],
+    );
+    // The six outcome fractions of a layer sum to 1.
+    for (const row of rows) {
+      const sum = row.slice(2, 8).reduce((a, b) => a + Number(b), 0);
+      assert.ok(Math.abs(sum - 1) < 1e-9, String(sum));
+    }
   });
 
   test("--schema takes the wording from a JSON file", async () => {
