@@ -43,17 +43,22 @@ CONFIG = {
     "torch_dtype": "bfloat16",
 }
 
-out = Path(sys.argv[1])
-out.mkdir(parents=True, exist_ok=True)
-mx.random.seed(0)
-model = Model(ModelArgs.from_dict(CONFIG))
-weights = {}
-for name, value in tree_flatten(model.parameters()):
-    if name.endswith("norm.weight"):
-        weights[name] = mx.ones(value.shape, dtype=mx.bfloat16)
-    else:
-        weights[name] = (0.02 * mx.random.normal(value.shape)).astype(mx.bfloat16)
-mx.eval(weights)
-mx.save_safetensors(str(out / "model.safetensors"), weights, metadata={"format": "mlx"})
-(out / "config.json").write_text(json.dumps(CONFIG, indent=2))
-print(json.dumps({"dir": str(out), "parameters": sum(v.size for v in weights.values())}))
+
+def main(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    mx.random.seed(0)
+    model = Model(ModelArgs.from_dict(CONFIG))
+    weights = {}
+    for name, value in tree_flatten(model.parameters()):
+        if name.endswith("norm.weight"):
+            weights[name] = mx.ones(value.shape, dtype=mx.bfloat16)
+        else:
+            weights[name] = (0.02 * mx.random.normal(value.shape)).astype(mx.bfloat16)
+    mx.eval(weights)
+    mx.save_safetensors(str(out / "model.safetensors"), weights, metadata={"format": "mlx"})
+    (out / "config.json").write_text(json.dumps(CONFIG, indent=2))
+    print(json.dumps({"dir": str(out), "parameters": sum(v.size for v in weights.values())}))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

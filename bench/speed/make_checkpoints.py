@@ -20,6 +20,10 @@ import mlx.nn as nn
 from mlx.utils import tree_flatten
 from mlx_lm.models import llama, qwen3
 
+# Llama-3.2-1B's shape is the CUDA benchmark's too: one config for both.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "cuda"))
+from make_llama1b import CONFIG as LLAMA_32_1B  # noqa: E402
+
 QWEN3_06B = {
     "model_type": "qwen3",
     "architectures": ["Qwen3ForCausalLM"],
@@ -37,32 +41,6 @@ QWEN3_06B = {
     "torch_dtype": "bfloat16",
 }
 
-LLAMA_32_1B = {
-    "model_type": "llama",
-    "architectures": ["LlamaForCausalLM"],
-    "hidden_size": 2048,
-    "intermediate_size": 8192,
-    "num_hidden_layers": 16,
-    "num_attention_heads": 32,
-    "num_key_value_heads": 8,
-    "head_dim": 64,
-    "vocab_size": 128256,
-    "rms_norm_eps": 1e-5,
-    "rope_theta": 500000.0,
-    "rope_scaling": {
-        "factor": 32.0,
-        "high_freq_factor": 4.0,
-        "low_freq_factor": 1.0,
-        "original_max_position_embeddings": 8192,
-        "rope_type": "llama3",
-    },
-    "max_position_embeddings": 131072,
-    "tie_word_embeddings": True,
-    "attention_bias": False,
-    "mlp_bias": False,
-    "hidden_act": "silu",
-    "torch_dtype": "bfloat16",
-}
 
 
 def random_model(module, config, dtype):
