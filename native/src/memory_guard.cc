@@ -49,6 +49,7 @@ long double MemoryCeiling() {
 
 void RequireMemoryFor(const std::vector<mx::array>& outputs, long double extra_bytes) {
   NoteEvaluation();
+  NoteStreamsInUse();
   long double ceiling = MemoryCeiling();
   long double left = ceiling - static_cast<long double>(mx::get_active_memory());
   auto refuse = [&](const std::string& what, long double bytes) {

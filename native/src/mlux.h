@@ -83,6 +83,9 @@ void ReleaseAllHandles();
 // Marks that an evaluation may have run: when the outermost addon call returns, the arrays it
 // computed are reported to V8 as external memory (handles.cc). RequireMemoryFor calls it.
 void NoteEvaluation();
+// fork_guard.cc: remembers the streams evaluations run on, so that a fork() (how Node starts a
+// child process) first waits for them to be idle. RequireMemoryFor calls it.
+void NoteStreamsInUse();
 
 // ---- memory --------------------------------------------------------------------------------
 // memory_guard.cc: throws unless evaluating `outputs` (plus `extra_bytes` the caller will
