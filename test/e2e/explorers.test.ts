@@ -460,6 +460,11 @@ describe("explorers in Chromium", () => {
       await page.hover('svg.bars g.segment[data-row="3"][data-segment="lexical"]');
       assert.match((await page.textContent("svg.bars .readout")) ?? "", /lexical \d+\.\d%/);
       await shot("binding-mechanisms");
+      // Exports: the figure as PNG, a CSV row per layer.
+      const [png] = await Promise.all([page.waitForEvent("download"), page.click("button.export-png")]);
+      assert.deepEqual([...readFileSync(await png.path()).subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG file");
+      const [csv] = await Promise.all([page.waitForEvent("download"), page.click("button.export-csv")]);
+      assert.equal(readFileSync(await csv.path(), "utf8").split("\r\n").length, 1 + direct.layers.length);
     } finally {
       hb.model.dispose();
       // The model the other tests use, back.

@@ -49,6 +49,15 @@ after(async () => {
   hm.model.dispose();
 });
 
+/** A binding schema in the fixture's wording, for the bad ones to change. */
+const BOXES = {
+  name: "boxes",
+  entities: ["apple", "pen", "key", "coin", "ring", "book", "cup", "hat", "shoe"],
+  attributes: ["A", "B", "C", "D", "E"],
+  statement: "The {entity} is in box {attribute}.",
+  question: "Which box holds the {entity}? Box",
+};
+
 const errorOf = (body: unknown) => (body as ErrorResponse).error;
 
 /** GET /api/health with a Host header of our choosing (fetch sets its own). */
@@ -203,11 +212,10 @@ describe("bad input", () => {
       "/api/run/binding",
       {
         schema: {
+          ...BOXES,
           name: "rooms",
-          entities: ["apple", "pen", "key", "coin", "ring", "book", "cup", "hat", "shoe"],
           attributes: ["kitchen", "cellar", "attic", "garden", "porch"],
           statement: "The {entity} is in the {attribute}.",
-          question: "Where is the {entity}? In the",
           answer: " {attribute}",
         },
       },
@@ -217,15 +225,7 @@ describe("bad input", () => {
     [
       "a binding schema without {entity}",
       "/api/run/binding",
-      {
-        schema: {
-          name: "broken",
-          entities: ["a", "b", "c", "d", "e", "f", "g", "h", "i"],
-          attributes: ["A", "B", "C", "D", "E"],
-          statement: "It is in box {attribute}.",
-          question: "Which box holds the {entity}? Box",
-        },
-      },
+      { schema: { ...BOXES, name: "broken", statement: "It is in box {attribute}." } },
       400,
       /statement must contain \{entity\} and \{attribute\}/,
     ],
