@@ -194,7 +194,8 @@ function fitTable(s: BindingStart, rows: readonly BindingLayerResult[]): HTMLEle
     tr.append(element("td", {}, `${s.site}.${r.layer}`));
     for (const c of cells) tr.append(element("td", {}, c));
     tr.append(element("td", {}, r.fit ? r.fit.jsDistance.toFixed(3) : "-"));
-    tr.append(element("td", {}, OUTCOME_STYLE[r.carrier].label));
+    // With no pair counted every fraction is 0: no outcome carries anything.
+    tr.append(element("td", {}, s.counted > 0 ? OUTCOME_STYLE[r.carrier].label : "-"));
     table.append(tr);
   }
   return table;
