@@ -7,7 +7,7 @@ import type { SteeredGeneration, SteeringFacts, SteeringRequest, SteeringResult 
 import { type Job, Stopped } from "./job.ts";
 
 /** The layer steered when the request names none: two thirds down, as `mlux steer`. */
-export const defaultSteeringLayer = (layers: number) => Math.floor((2 * layers) / 3);
+const defaultSteeringLayer = (layers: number) => Math.floor((2 * layers) / 3);
 
 export const steeringJob: Job<SteeringRequest> = async (hm, request, io) => {
   const at = request.at ?? "last";
