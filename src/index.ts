@@ -73,6 +73,7 @@ export type { Site } from "./experiments/sites.ts";
 export {
   type CompareSteeringOptions,
   compareSteering,
+  type SteeredRun,
   type SteeredText,
   SteeringComparison,
   type SteeringPositions,
@@ -81,6 +82,7 @@ export {
   type SteeringVectorOptions,
   type SteerOptions,
   steer,
+  steeredGenerations,
   steeringHooks,
   steeringVector,
 } from "./experiments/steering.ts";

@@ -2,7 +2,7 @@
 // property and prompts that do not, added back (times alpha) while the model runs or generates.
 import { checkOptions } from "../analysis/cache-source.ts";
 import { meanDifference, STEERING_SHARE, suggestedAlpha } from "../analysis/mean-difference.ts";
-import type { GenerateTextOptions, TextCompletion } from "../hooks/generate-text.ts";
+import type { GenerateTextOptions, TextCompletion, TextGeneration } from "../hooks/generate-text.ts";
 import type { Hook, HookContext } from "../hooks/hook-types.ts";
 import type { HookedModel, HookOptions, ModelInput } from "../hooks/hooked-model.ts";
 import type { MxArray } from "../mx/array.ts";
@@ -295,17 +295,23 @@ export class SteeringComparison {
   }
 }
 
+/** One generation of a comparison, ready to run: its alpha and its text, generated as it is read. */
+export interface SteeredRun {
+  alpha: number;
+  generation: TextGeneration;
+}
+
 /**
- * The same prompt generated at each alpha (default -s, 0, +s, s the suggested alpha), side by
- * side. Sampling (temperature > 0) uses one seed for every alpha (default 0), so the texts differ
- * by the steering alone.
+ * The generations compareSteering makes, not yet run: one per alpha (default -s, 0, +s), each a
+ * TextGeneration under its steering hooks, to read piece by piece (a server streams them) or to the
+ * end. Every option is checked before any of them runs.
  */
-export function compareSteering(
+export function steeredGenerations(
   hm: HookedModel,
   prompt: string | readonly number[],
   vector: SteeringVector,
   options: CompareSteeringOptions = {},
-): SteeringComparison {
+): SteeredRun[] {
   const { alphas, layers, positions = "all", ...generation } = options;
   const s = vector.suggestedAlpha;
   const list = alphas ?? [-s, 0, s];
@@ -320,19 +326,33 @@ export function compareSteering(
     ...generation,
     ...(sampled && generation.seed === undefined ? { seed: 0 } : {}),
   };
-  // Steering options and generation options are all checked before the first generation.
   const hookSets = list.map((alpha) =>
     steeringHooks(hm, vector, { alpha, positions, ...(layers === undefined ? {} : { layers }) }),
   );
-  const generations = list.map((alpha, i) => {
-    const done = hm.completeText(prompt, { ...textOptions, ...hookSets[i] });
+  return list.map((alpha, i) => ({ alpha, generation: hm.generateText(prompt, { ...textOptions, ...hookSets[i] }) }));
+}
+
+/**
+ * The same prompt generated at each alpha (default -s, 0, +s, s the suggested alpha), side by
+ * side. Sampling (temperature > 0) uses one seed for every alpha (default 0), so the texts differ
+ * by the steering alone.
+ */
+export function compareSteering(
+  hm: HookedModel,
+  prompt: string | readonly number[],
+  vector: SteeringVector,
+  options: CompareSteeringOptions = {},
+): SteeringComparison {
+  const generations = steeredGenerations(hm, prompt, vector, options).map(({ alpha, generation }) => {
+    for (const _ of generation);
+    const done = generation.completion as TextCompletion;
     return { alpha, text: done.text, finishReason: done.finishReason, generatedTokens: done.generatedTokens };
   });
   return new SteeringComparison(
     typeof prompt === "string" ? prompt : [...prompt],
     vector,
-    positions,
-    [...(layers ?? [vector.layer])],
+    options.positions ?? "all",
+    [...(options.layers ?? [vector.layer])],
     generations,
   );
 }

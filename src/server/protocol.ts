@@ -18,6 +18,10 @@ export const LIMITS = {
   sweepCells: 4096,
   /** Sequences x positions of one head-detector run. */
   detectorTokens: 8192,
+  /** Prompts in each of a steering vector's two sets. */
+  steeringPrompts: 32,
+  /** Prompt pairs of one binding-mechanisms run. */
+  bindingPairs: 256,
   /** Requests waiting for the model at once. */
   queueLength: 64,
 } as const;
@@ -112,6 +116,62 @@ export const AblationRequest = Type.Object(
 );
 export type AblationRequest = Static<typeof AblationRequest>;
 
+const steeringSet = Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { minItems: 1 });
+
+export const SteeringRequest = Type.Object(
+  {
+    /** The prompt generated at -alpha, 0 and +alpha. */
+    prompt,
+    /** Prompts that show the property (the vector points towards them) and prompts that do not. */
+    positives: steeringSet,
+    negatives: steeringSet,
+    /** Where the vector is read and added (default: two thirds down, floor(2n/3)). */
+    layer: Type.Optional(Type.Integer({ minimum: 0 })),
+    at: Type.Optional(Type.Union([Type.Literal("last"), Type.Literal("mean")])),
+    /** How strongly to steer (default: the vector's suggested alpha). */
+    alpha: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1000 })),
+    positions: Type.Optional(Type.Union([Type.Literal("all"), Type.Literal("last"), Type.Literal("generated")])),
+    maxTokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 10 })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),
+  },
+  { additionalProperties: false },
+);
+export type SteeringRequest = Static<typeof SteeringRequest>;
+
+const word = Type.String({ minLength: 1, maxLength: 64 });
+
+/** How binding prompts are worded (the library's BindingSchema). */
+export const BindingSchemaBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64 }),
+    entities: Type.Array(word, { minItems: 2, maxItems: 256 }),
+    attributes: Type.Array(word, { minItems: 2, maxItems: 256 }),
+    statement: Type.String({ minLength: 1, maxLength: 256 }),
+    question: Type.String({ minLength: 1, maxLength: 256 }),
+    separator: Type.Optional(Type.String({ maxLength: 16 })),
+    answer: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  },
+  { additionalProperties: false },
+);
+
+export const BindingRequest = Type.Object(
+  {
+    /** Default: the library's BOX_SCHEMA, the wording of fixtures/entity-binding. */
+    schema: Type.Optional(BindingSchemaBody),
+    pairs: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Facts (bound groups) per prompt, each pair drawing one of these. */
+    groups: Type.Optional(Type.Array(Type.Integer({ minimum: 4, maximum: 32 }), { minItems: 1, maxItems: 8 })),
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 31 - 1 })),
+    site: Type.Optional(Type.Union([Type.Literal("resid_pre"), Type.Literal("resid_post")])),
+    /** Layers patched (default all). */
+    layers: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { minItems: 1, maxItems: 1024, uniqueItems: true })),
+    threshold: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1 })),
+  },
+  { additionalProperties: false },
+);
+export type BindingRequest = Static<typeof BindingRequest>;
+
 export const TokenizeRequest = Type.Object({ prompt }, { additionalProperties: false });
 export type TokenizeRequest = Static<typeof TokenizeRequest>;
 
@@ -133,6 +193,8 @@ export const RUN_SCHEMAS = {
   "patch-layers": PatchLayersRequest,
   "patch-sweep": PatchSweepRequest,
   ablation: AblationRequest,
+  steering: SteeringRequest,
+  binding: BindingRequest,
 } as const;
 export type RunKind = keyof typeof RUN_SCHEMAS;
 export const RUN_KINDS = Object.keys(RUN_SCHEMAS) as RunKind[];
@@ -145,6 +207,8 @@ export interface RunRequests {
   "patch-layers": PatchLayersRequest;
   "patch-sweep": PatchSweepRequest;
   ablation: AblationRequest;
+  steering: SteeringRequest;
+  binding: BindingRequest;
 }
 
 // ---- responses ----
@@ -262,4 +326,96 @@ export interface AblationStart {
   baseline: number;
   /** The token whose probability is the metric. */
   token: string;
+}
+
+/** The steering vector's facts (the first chunk of a steering stream). */
+export interface SteeringFacts {
+  layer: number;
+  site: string;
+  at: "last" | "mean";
+  /** |v| (L2). */
+  norm: number;
+  /** The mean L2 norm of the residual vectors the difference was taken from. */
+  residualNorm: number;
+  /** The alpha at which alpha·|v| is suggestedShare of the residual norm. */
+  suggestedAlpha: number;
+  suggestedShare: number;
+  positives: number;
+  negatives: number;
+  /** The alphas generated at, in column order (-alpha, 0, +alpha). */
+  alphas: number[];
+  positions: "all" | "last" | "generated";
+}
+
+/** A steering stream's chunks: the vector first, then pieces of each generation and its end. */
+export type SteeringChunk =
+  | { vector: SteeringFacts }
+  | { index: number; text: string }
+  | { index: number; done: SteeredGeneration };
+
+export interface SteeredGeneration {
+  alpha: number;
+  text: string;
+  finishReason: "eos" | "stop" | "length";
+  generatedTokens: number;
+}
+
+export interface SteeringResult {
+  prompt: string;
+  steering: SteeringFacts;
+  generations: SteeredGeneration[];
+}
+
+/** The outcomes of a patched binding prompt, in the library's order. */
+export const BINDING_OUTCOMES = ["positional", "lexical", "reflexive", "mixed", "noEffect", "other"] as const;
+export type BindingOutcome = (typeof BINDING_OUTCOMES)[number];
+
+/** One layer of a binding run: the outcome fractions and the causal model's fit. */
+export interface BindingLayerResult {
+  layer: number;
+  fractions: Record<BindingOutcome, number>;
+  carrier: BindingOutcome;
+  fit: {
+    params: {
+      positionalWeight: number;
+      sigma: number;
+      lexicalWeight: number;
+      reflexiveWeight: number;
+      originalWeight: number;
+    };
+    jsDistance: number;
+  } | null;
+}
+
+/** One prompt pair of a binding run (as the library gives it; `patched` has one entry per layer). */
+export interface BindingPairResult {
+  original: { text: string; answer: string };
+  counterfactual: { text: string; answer: string };
+  predictions: { positional: string; lexical: string; reflexive: string; noEffect: string };
+  originalCorrect: boolean;
+  counterfactualCorrect: boolean;
+  counted: boolean;
+  patched: { top: string; topProb: number; outcome: BindingOutcome; attributeProbs: number[] }[];
+}
+
+/** The first chunk of a binding stream: the run's facts and its prompt pairs (patched filled in per layer). */
+export interface BindingStart {
+  schema: string;
+  site: string;
+  threshold: number;
+  seed: number;
+  accuracy: { original: number; counterfactual: number };
+  counted: number;
+  layers: number[];
+  pairs: BindingPairResult[];
+}
+
+/** A binding stream's chunks: the start, then one per layer (its row and each pair's patched answer). */
+export type BindingChunk =
+  | { start: BindingStart }
+  | { layer: BindingLayerResult; patched: BindingPairResult["patched"][number][] };
+
+/** The whole run, as the library's BindingResult.toJSON(). */
+export interface BindingResultBody extends Omit<BindingStart, "layers"> {
+  layers: BindingLayerResult[];
 }

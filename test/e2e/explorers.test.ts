@@ -9,7 +9,18 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ablation, activationPatching, detectHeads, HookedModel, logitLens, type mx, patchAcrossLayers } from "mlux";
+import {
+  ablation,
+  activationPatching,
+  bindingMechanisms,
+  compareSteering,
+  detectHeads,
+  HookedModel,
+  logitLens,
+  type mx,
+  patchAcrossLayers,
+  steeringVector,
+} from "mlux";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { streamGenerate } from "../../src/generate/stream.ts";
 import { type RunningServer, startServer } from "../../src/server/start.ts";
@@ -334,6 +345,136 @@ describe("explorers in Chromium", () => {
     await page.waitForSelector('[data-explorer="ablation"][data-state="done"]', { timeout: 120_000 });
     const perHead = ablation(hm, { prompt: [tokens], site: "z", kind: "mean" });
     assert.deepEqual(await gridValues(".figure svg.grid"), perHead.effect);
+  });
+
+  test("steering: the vector's norm and the three streamed texts are compareSteering's", async () => {
+    await run("steering", "keys");
+    const lines = async (name: string) => (await input(name)).split("\n");
+    const [positives, negatives, prompt] = [await lines("positives"), await lines("negatives"), await input("prompt")];
+    const layer = Number(await input("layer"));
+    assert.equal(await input("preset"), "Jesus vs Moses");
+    const vector = steeringVector(hm, positives, negatives, { layer, at: "last" });
+    const fact = (name: string) =>
+      page.getAttribute(`[data-testid=steering-vector] [data-fact="${name}"]`, "data-value");
+    assert.equal(Number(await fact("norm")), vector.norm);
+    assert.equal(Number(await fact("residualNorm")), vector.residualNorm);
+    assert.equal(Number(await fact("suggestedAlpha")), vector.suggestedAlpha);
+    const direct = compareSteering(hm, prompt, vector, { maxTokens: Number(await input("maxTokens")) });
+    const shown = await page.$$eval("svg.text-columns g.text-column", (columns) =>
+      columns.map((g) => ({
+        text: g.getAttribute("data-text"),
+        frame: g.querySelector("rect")?.getAttribute("stroke"),
+      })),
+    );
+    assert.deepEqual(
+      shown.map((c) => c.text),
+      direct.generations.map((g) => g.text),
+    );
+    assert.deepEqual(
+      shown.map((c) => c.frame),
+      ["#c0392b", "#8a8a8f", "#2a7c4f"],
+      "red, grey and green frames",
+    );
+    await shot("steering");
+    // The data as JSON is the comparison's generations; the suggested alpha button fills the alpha.
+    const [json] = await Promise.all([page.waitForEvent("download"), page.click("button.export-json")]);
+    const saved = JSON.parse(readFileSync(await json.path(), "utf8"));
+    assert.deepEqual(saved.generations, JSON.parse(JSON.stringify(direct.generations)));
+    await page.click("button.use-suggested");
+    assert.equal(await input("alpha"), String(vector.suggestedAlpha));
+    // The address holds the inputs: opened again, it restores them.
+    const address = page.url();
+    await page.goto(`${server.url}/#/`);
+    await page.goto(address);
+    await page.waitForSelector('[data-explorer="steering"]');
+    assert.deepEqual(await lines("positives"), positives);
+    assert.equal(await input("alpha"), String(vector.suggestedAlpha));
+    // Another preset fills the sets; editing a set makes them custom.
+    await page.selectOption('[name="preset"]', "Love vs war");
+    assert.match(await input("positives"), /love/);
+    assert.equal(await input("layer"), "1");
+    await page.fill('[name="negatives"]', "And they fought against the city,");
+    assert.equal(await input("preset"), "custom");
+  });
+
+  test("steering: Esc stops the streamed generations on the model's thread", async () => {
+    await page.goto(`${server.url}/#/steering?maxTokens=512&temperature=1&seed=2`);
+    await page.waitForSelector('[data-explorer="steering"]');
+    await page.click("button.run");
+    await page.waitForFunction(
+      () => (document.querySelector('g.text-column[data-index="0"]')?.getAttribute("data-text") ?? "").length > 0,
+    );
+    const ended = server.outcomes.findLast((o) => o.kind === "steering");
+    await page.keyboard.press("Escape");
+    await page.waitForSelector('[data-explorer="steering"][data-state="stopped"]');
+    for (let i = 0; i < 500 && server.outcomes.findLast((o) => o.kind === "steering") === ended; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const stopped = server.outcomes.findLast((o) => o.kind === "steering");
+    assert.equal(stopped?.ended, "stopped");
+    assert.ok((stopped?.chunks ?? 0) < 512, `stopped early (${stopped?.chunks} chunks)`);
+  });
+
+  test("binding: offers its fixture, and the bars are bindingMechanisms' fractions on it", async () => {
+    const fixture = join(ROOT, "fixtures", "entity-binding");
+    const hb = await HookedModel.fromPretrained(fixture);
+    try {
+      await page.goto(`${server.url}/#/binding?pairs=16&seed=1&groups=4%2C+5&site=resid_pre&layers=&threshold=0.5`);
+      await page.click("button.load-fixture");
+      await page.waitForFunction(() => document.querySelector("button.load-fixture") === null);
+      assert.equal(server.slot.state.model?.path, fixture);
+      await page.click("button.run");
+      await page.waitForSelector('[data-explorer="binding"][data-state="done"]', { timeout: 120_000 });
+      assert.equal(await page.getAttribute('[data-explorer="binding"]', "data-error"), null);
+      const direct = bindingMechanisms(hb, { pairs: 16, seed: 1, groups: [4, 5], site: "resid_pre", threshold: 0.5 });
+      const shown = await page.$$eval("svg.bars g.segment", (segments) => {
+        const rows: Record<string, number>[] = [];
+        for (const g of segments) {
+          const r = Number(g.getAttribute("data-row"));
+          rows[r] ??= {};
+          (rows[r] as Record<string, number>)[g.getAttribute("data-segment") as string] = Number(
+            g.getAttribute("data-value"),
+          );
+        }
+        return rows;
+      });
+      assert.deepEqual(
+        shown,
+        direct.layers.map((l) => l.fractions),
+      );
+      const fits = await page.$$eval("[data-testid=binding-fits] tr[data-layer] td:nth-child(7)", (tds) =>
+        tds.map((td) => td.textContent),
+      );
+      assert.deepEqual(
+        fits,
+        direct.layers.map((l) => l.fit?.jsDistance.toFixed(3)),
+      );
+      await page.click(".pair-list summary");
+      const clean = await page.$$eval("[data-testid=binding-pairs] tr td:nth-child(2)", (tds) =>
+        tds.map((td) => td.textContent),
+      );
+      assert.deepEqual(
+        clean,
+        direct.pairs.map((p) => p.original.text),
+      );
+      await page.hover('svg.bars g.segment[data-row="3"][data-segment="lexical"]');
+      assert.match((await page.textContent("svg.bars .readout")) ?? "", /lexical \d+\.\d%/);
+      await shot("binding-mechanisms");
+      // Exports: the figure as PNG, a CSV row per layer.
+      const [png] = await Promise.all([page.waitForEvent("download"), page.click("button.export-png")]);
+      assert.deepEqual([...readFileSync(await png.path()).subarray(1, 4)], [0x50, 0x4e, 0x47], "a PNG file");
+      const [csv] = await Promise.all([page.waitForEvent("download"), page.click("button.export-csv")]);
+      assert.equal(readFileSync(await csv.path(), "utf8").split("\r\n").length, 1 + direct.layers.length);
+    } finally {
+      hb.model.dispose();
+      // The model the other tests use, back.
+      await fetch(`${server.url}/api/model`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: TINY }),
+      });
+    }
+    assert.equal(server.slot.state.model?.path, TINY);
   });
 
   test("no page threw", () => {

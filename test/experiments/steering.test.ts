@@ -14,6 +14,7 @@ import {
   type SteeringPositions,
   SteeringVector,
   steer,
+  steeredGenerations,
   steeringHooks,
   steeringVector,
 } from "mlux";
@@ -288,6 +289,30 @@ describe("steering the bundled KJV model (tiny-lm-f16)", () => {
     assert.equal(json.generations.length, 3);
     assert.equal(json.steering.layer, 2);
     assert.equal("vector" in json.steering, false, "the comparison's JSON leaves the raw vector out");
+  });
+
+  test("steeredGenerations: read piece by piece (asynchronously, as a server streams), the texts are compareSteering's", async () => {
+    const v = steeringVector(hm, jesus, moses, { layer: 1 });
+    const prompt = "And when he had said these things,";
+    const options = { maxTokens: 10, temperature: 0.7, positions: "generated" as const };
+    const runs = steeredGenerations(hm, prompt, v, options);
+    const streamed: string[] = [];
+    for (const run of runs) {
+      let text = "";
+      for await (const piece of run.generation) text += piece;
+      streamed.push(text);
+    }
+    const comparison = compareSteering(hm, prompt, v, options);
+    assert.deepEqual(
+      runs.map((r) => r.alpha),
+      comparison.generations.map((g) => g.alpha),
+    );
+    assert.deepEqual(
+      streamed,
+      comparison.generations.map((g) => g.text),
+    );
+    assert.notEqual(streamed[0], streamed[2], "-alpha and +alpha make different texts");
+    assert.throws(() => steeredGenerations(hm, prompt, v, { alphas: [Number.NaN] }), /alphas must be/);
   });
 
   test("nothing stays installed after steer, also when fn throws", () => {

@@ -11,8 +11,17 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { HookedModel, logitLens, mx } from "mlux";
-import type { ErrorResponse, Health, ModelInfo, ModelState, StreamEvent } from "../../src/server/protocol.ts";
+import { bindingMechanisms, compareSteering, HookedModel, logitLens, mx, steeringVector } from "mlux";
+import type {
+  BindingChunk,
+  ErrorResponse,
+  Health,
+  ModelInfo,
+  ModelState,
+  SteeringChunk,
+  SteeringResult,
+  StreamEvent,
+} from "../../src/server/protocol.ts";
 import { type RunningServer, startServer } from "../../src/server/start.ts";
 import { FIXTURES, get, post, resultOf, TINY, until } from "./client.ts";
 
@@ -39,6 +48,15 @@ after(async () => {
   await server.close();
   hm.model.dispose();
 });
+
+/** A binding schema in the fixture's wording, for the bad ones to change. */
+const BOXES = {
+  name: "boxes",
+  entities: ["apple", "pen", "key", "coin", "ring", "book", "cup", "hat", "shoe"],
+  attributes: ["A", "B", "C", "D", "E"],
+  statement: "The {entity} is in box {attribute}.",
+  question: "Which box holds the {entity}? Box",
+};
 
 const errorOf = (body: unknown) => (body as ErrorResponse).error;
 
@@ -131,6 +149,87 @@ describe("bad input", () => {
       400,
       /same length in tokens/,
     ],
+    [
+      "a steering set with no prompt",
+      "/api/run/steering",
+      { prompt: "In", positives: [], negatives: ["And Moses said"] },
+      400,
+      /positives must NOT have fewer than 1 items/,
+    ],
+    [
+      "a steering layer past the model's last",
+      "/api/run/steering",
+      { prompt: "In", positives: ["Jesus"], negatives: ["Moses"], layer: 4 },
+      400,
+      /layer 4 is past the model's last layer: give 0 to 3/,
+    ],
+    [
+      "too many steering prompts",
+      "/api/run/steering",
+      { prompt: "In", positives: Array(33).fill("Jesus"), negatives: ["Moses"] },
+      400,
+      /positives has 33 prompts, over the limit of 32 prompts per set/,
+    ],
+    [
+      "a steering prompt over the token limit",
+      "/api/run/steering",
+      { prompt: "In", positives: ["Jesus"], negatives: ["the ".repeat(300)] },
+      400,
+      /negatives\[0\] is \d+ tokens, over the limit of 256 tokens/,
+    ],
+    [
+      "a steering alpha of 0",
+      "/api/run/steering",
+      { prompt: "In", positives: ["Jesus"], negatives: ["Moses"], alpha: 0 },
+      400,
+      /alpha must be > 0/,
+    ],
+    [
+      "too many steered tokens",
+      "/api/run/steering",
+      { prompt: "In", positives: ["Jesus"], negatives: ["Moses"], maxTokens: 600 },
+      400,
+      /maxTokens 600 is over the limit of 512 generated tokens/,
+    ],
+    [
+      "an unknown steering position",
+      "/api/run/steering",
+      { prompt: "In", positives: ["Jesus"], negatives: ["Moses"], positions: "first" },
+      400,
+      /positions must be equal to constant/,
+    ],
+    ["too many binding pairs", "/api/run/binding", { pairs: 1000 }, 400, /pairs 1000 is over the limit of 256/],
+    ["binding prompts of 3 facts", "/api/run/binding", { groups: [3] }, 400, /groups\/0 must be >= 4/],
+    [
+      "a binding layer past the model's last",
+      "/api/run/binding",
+      { layers: [0, 9] },
+      400,
+      /layers: 9 is past the model's last layer/,
+    ],
+    [
+      "a binding schema whose answers are not one token",
+      "/api/run/binding",
+      {
+        schema: {
+          ...BOXES,
+          name: "rooms",
+          attributes: ["kitchen", "cellar", "attic", "garden", "porch"],
+          statement: "The {entity} is in the {attribute}.",
+          answer: " {attribute}",
+        },
+      },
+      400,
+      /schema: schema "rooms": the answer " \w+" is \d+ tokens/,
+    ],
+    [
+      "a binding schema without {entity}",
+      "/api/run/binding",
+      { schema: { ...BOXES, name: "broken", statement: "It is in box {attribute}." } },
+      400,
+      /statement must contain \{entity\} and \{attribute\}/,
+    ],
+    ["an unknown binding field", "/api/run/binding", { pairs: 4, facts: 4 }, 400, /additional properties/],
     ["a chat template the model lacks", "/api/chat-template", { prompt: "In" }, 400, /has no chat template/],
     [
       "tokenizing past the prompt limit",
@@ -307,6 +406,115 @@ describe("streams and the queue", () => {
         g[0]?.cells.flatMap((row) => row.map((cell) => cell[0]?.prob ?? 0)) ?? [];
       assert.deepEqual(probs(served.grids), probs(direct.grids));
     });
+  });
+});
+
+describe("steering and binding", () => {
+  const positives = ["And Jesus answered and said unto them,", "Then said Jesus unto his disciples,"];
+  const negatives = ["And Moses said unto the people,", "Moses commanded us a law,"];
+  const prompt = "And when he had said these things,";
+  const chunksOf = (answer: { body: unknown }) =>
+    (answer.body as StreamEvent[]).flatMap((e) => (e.type === "chunk" ? [e.data] : []));
+
+  test("steering: the vector's facts and the three streamed texts are compareSteering's", async () => {
+    for (const body of [
+      { prompt, positives, negatives, layer: 2, maxTokens: 12 },
+      // Sampled, steered at the generated tokens only, read as the mean over positions, alpha given.
+      {
+        prompt,
+        positives,
+        negatives,
+        layer: 1,
+        at: "mean" as const,
+        alpha: 2.5,
+        positions: "generated" as const,
+        maxTokens: 10,
+        temperature: 0.8,
+        seed: 7,
+      },
+    ]) {
+      const answer = await post(base, "/api/run/steering", body);
+      const served = resultOf(answer) as SteeringResult;
+      const vector = steeringVector(hm, positives, negatives, { layer: body.layer, at: body.at ?? "last" });
+      const alpha = body.alpha ?? vector.suggestedAlpha;
+      const direct = compareSteering(hm, prompt, vector, {
+        alphas: [-alpha, 0, alpha],
+        positions: body.positions ?? "all",
+        maxTokens: body.maxTokens,
+        ...(body.temperature === undefined ? {} : { temperature: body.temperature, seed: body.seed }),
+      });
+      assert.equal(served.steering.norm, vector.norm);
+      assert.equal(served.steering.residualNorm, vector.residualNorm);
+      assert.equal(served.steering.suggestedAlpha, vector.suggestedAlpha);
+      assert.deepEqual(served.generations, direct.generations);
+      // The streamed pieces of each column add up to its text, and the vector came first.
+      const chunks = chunksOf(answer) as SteeringChunk[];
+      assert.ok("vector" in (chunks[0] as SteeringChunk));
+      const streamed = ["", "", ""];
+      for (const c of chunks) if ("text" in c) streamed[c.index] += c.text;
+      assert.deepEqual(
+        streamed,
+        direct.generations.map((g) => g.text),
+      );
+    }
+  });
+
+  test("steering: a client that goes away stops the generations on the model's thread", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${base}/api/run/steering`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ prompt, positives, negatives, maxTokens: 512 }),
+      signal: controller.signal,
+    });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    while ((text.match(/"index":0,"text"/g) ?? []).length < 3) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value, { stream: true });
+    }
+    controller.abort();
+    await until(() => server.outcomes.some((o) => o.kind === "steering" && o.ended === "stopped"), "the stop");
+    const stopped = server.outcomes.findLast((o) => o.kind === "steering") as (typeof server.outcomes)[number];
+    // 3 x 512 pieces and the vector had it run to the end.
+    assert.ok(stopped.chunks < 512, `the steering ended early (${stopped.chunks} chunks sent)`);
+  });
+
+  test("binding: the streamed layers and the result are bindingMechanisms' on the fixture; a stop ends it", async () => {
+    const fixture = `${FIXTURES}entity-binding`;
+    const binding = await startServer({ model: fixture, port: 0 });
+    const hb = await HookedModel.fromPretrained(fixture);
+    try {
+      const options = { pairs: 12, seed: 3, groups: [4, 5, 6], site: "resid_post" as const, layers: [1, 3] };
+      const answer = await post(binding.url, "/api/run/binding", options);
+      const direct = JSON.parse(JSON.stringify(bindingMechanisms(hb, options).toJSON()));
+      assert.deepEqual(resultOf(answer), direct);
+      const chunks = chunksOf(answer) as BindingChunk[];
+      assert.deepEqual(
+        chunks.flatMap((c) => ("layer" in c ? [c.layer] : [])),
+        direct.layers,
+      );
+      // The defaults (64 pairs, every layer), stopped after its first layer.
+      const controller = new AbortController();
+      const response = await fetch(`${binding.url}/api/run/binding`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+        signal: controller.signal,
+      });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let seen = "";
+      while (!seen.includes('"patched":[{')) seen += new TextDecoder().decode((await reader.read()).value);
+      controller.abort();
+      await until(() => binding.outcomes.some((o) => o.kind === "binding" && o.ended === "stopped"), "the stop");
+      const stopped = binding.outcomes.findLast((o) => o.kind === "binding") as (typeof binding.outcomes)[number];
+      assert.ok(stopped.chunks < 1 + hb.layers, `it stopped before its last layer (${stopped.chunks} chunks)`);
+    } finally {
+      await binding.close();
+      hb.model.dispose();
+    }
   });
 });
 

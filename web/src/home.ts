@@ -1,18 +1,9 @@
 // The command center: the loaded model, the model picker (shipped fixtures, models in the Hugging
-// Face cache, a folder path), the explorers, and those still to come.
+// Face cache, a folder path) and the explorers.
 import type { CatalogEntry, Health, ModelInfo, ModelState } from "../../src/server/protocol.ts";
 import { getJson, postJson } from "./api.ts";
 import type { Explorer } from "./shell.ts";
 import { element } from "./shell.ts";
-
-/** Explorers planned over library calls that are being added (steering, binding). */
-const COMING = [
-  {
-    title: "Contrastive steering",
-    blurb: "a steering vector from two prompt sets; generations at -alpha, 0, +alpha side by side",
-  },
-  { title: "Binding mechanisms", blurb: "per-layer outcome fractions on an entity-binding prompt set" },
-];
 
 export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onModelChange: () => void): void {
   root.replaceChildren();
@@ -37,11 +28,6 @@ export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onM
   for (const explorer of explorers) {
     const card = element("a", { class: "card explorer-card", href: `#/${explorer.id}` });
     card.append(element("h3", {}, explorer.title), element("p", {}, explorer.blurb));
-    list.append(card);
-  }
-  for (const coming of COMING) {
-    const card = element("div", { class: "card explorer-card coming" });
-    card.append(element("h3", {}, coming.title), element("p", {}, `${coming.blurb} (coming)`));
     list.append(card);
   }
   section.append(modelBox, element("h2", {}, "Explorers"), list);

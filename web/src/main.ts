@@ -62,5 +62,7 @@ themeButton.addEventListener("click", () => {
 });
 
 window.addEventListener("hashchange", route);
+// An explorer switched the model (the binding explorer offers its fixture).
+window.addEventListener("mlux:model", () => void refreshBadge());
 route();
 void refreshBadge();

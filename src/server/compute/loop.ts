@@ -5,12 +5,14 @@ import type { ToCompute, ToHttp } from "../messages.ts";
 import type { RunKind } from "../protocol.ts";
 import { ablationJob } from "./ablation.ts";
 import { attentionJob } from "./attention.ts";
+import { bindingJob } from "./binding.ts";
 import { generateJob } from "./generate.ts";
 import { headsJob } from "./heads.ts";
 import { type Job, Stopped } from "./job.ts";
 import { lensJob } from "./lens.ts";
 import type { ModelSlot } from "./model-slot.ts";
 import { patchLayersJob, patchSweepJob } from "./patching.ts";
+import { steeringJob } from "./steering.ts";
 
 const JOBS: Record<RunKind, Job<never>> = {
   lens: lensJob,
@@ -20,6 +22,8 @@ const JOBS: Record<RunKind, Job<never>> = {
   "patch-layers": patchLayersJob,
   "patch-sweep": patchSweepJob,
   ablation: ablationJob,
+  steering: steeringJob,
+  binding: bindingJob,
 };
 
 /** How a job ended: for the server's log and its tests. */

@@ -1,5 +1,6 @@
 // The checks a request passes before it is queued, beyond its schema: prompt lengths in tokens,
 // generated tokens, sweep sizes, positions inside their prompts. Each failure says the limit.
+import { answerTokenIds, BOX_SCHEMA, checkSchema } from "../../experiments/binding/schema.ts";
 import type { Tokenizer } from "../../load/tokenizer.ts";
 import type { Limits, ModelInfo, RunKind, RunRequests } from "../protocol.ts";
 
@@ -79,6 +80,54 @@ export function checkRun<K extends RunKind>(
         );
       }
       sweep(model.layers, request.site === "z" ? model.heads : clean, "the sweep");
+      return;
+    }
+    case "steering": {
+      const request = body as RunRequests["steering"];
+      count(request.prompt, "prompt");
+      for (const set of ["positives", "negatives"] as const) {
+        const prompts = request[set];
+        if (prompts.length > limits.steeringPrompts) {
+          throw new LimitError(
+            `${set} has ${prompts.length} prompts, over the limit of ${limits.steeringPrompts} prompts per set`,
+          );
+        }
+        prompts.forEach((p, i) => {
+          count(p, `${set}[${i}]`);
+        });
+      }
+      if (request.layer !== undefined && request.layer >= model.layers) {
+        throw new LimitError(`layer ${request.layer} is past the model's last layer: give 0 to ${model.layers - 1}`);
+      }
+      const max = request.maxTokens ?? 40;
+      if (max > limits.generatedTokens) {
+        throw new LimitError(`maxTokens ${max} is over the limit of ${limits.generatedTokens} generated tokens`);
+      }
+      return;
+    }
+    case "binding": {
+      const request = body as RunRequests["binding"];
+      const pairs = request.pairs ?? 64;
+      if (pairs > limits.bindingPairs) {
+        throw new LimitError(`pairs ${pairs} is over the limit of ${limits.bindingPairs} prompt pairs per run`);
+      }
+      const past = request.layers?.find((layer) => layer >= model.layers);
+      if (past !== undefined) {
+        throw new LimitError(`layers: ${past} is past the model's last layer: give layers 0 to ${model.layers - 1}`);
+      }
+      // The schema's wording must suit this model's tokenizer (each answer one token): said now,
+      // rather than after the model has started.
+      try {
+        const schema = checkSchema(request.schema ?? BOX_SCHEMA, Math.max(...(request.groups ?? [4, 5])));
+        answerTokenIds(schema, tokenizer);
+      } catch (error) {
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new LimitError(
+          request.schema === undefined
+            ? `${reason}: the default schema is the wording of the entity-binding fixture (fixtures/entity-binding); load that model, or give a schema in this model's wording`
+            : `schema: ${reason}`,
+        );
+      }
       return;
     }
     case "ablation": {

@@ -3,10 +3,12 @@
 import type { Explorer } from "../shell.ts";
 import { ablationExplorer } from "./ablation.ts";
 import { attentionExplorer } from "./attention.ts";
+import { bindingExplorer } from "./binding.ts";
 import { headsExplorer } from "./heads.ts";
 import { lensExplorer } from "./lens.ts";
 import { patchingExplorer } from "./patching.ts";
 import { playgroundExplorer } from "./playground.ts";
+import { steeringExplorer } from "./steering.ts";
 
 export const EXPLORERS: readonly Explorer[] = [
   lensExplorer,
@@ -15,4 +17,6 @@ export const EXPLORERS: readonly Explorer[] = [
   headsExplorer,
   patchingExplorer,
   ablationExplorer,
+  steeringExplorer,
+  bindingExplorer,
 ];
