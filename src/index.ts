@@ -27,6 +27,7 @@ export { logProbs, type TokenLoss, tokenLoss } from "./analysis/token-loss.ts";
 export { type TopToken, topTokens } from "./analysis/top-tokens.ts";
 export { applyFinalNorm, type UnembedOptions, unembed } from "./analysis/unembed.ts";
 export { type AblationKind, type AblationOptions, AblationResult, ablation } from "./experiments/ablation.ts";
+export { AbortError } from "./experiments/abort.ts";
 export {
   type CausalModelFit,
   type CausalModelParams,

@@ -213,6 +213,8 @@ export type StreamEvent =
   | { type: "queued"; position: number }
   | { type: "started" }
   | { type: "chunk"; data: unknown }
+  /** Steps of the running computation done, of how many (a layer, a batch of a sweep ...). */
+  | { type: "progress"; done: number; total: number }
   | { type: "result"; data: unknown }
   | { type: "error"; message: string }
   | { type: "stopped" };

@@ -36,7 +36,10 @@ export interface RunningServer {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const slot = new ModelSlot();
   await slot.load(options.model);
+  // The id of the running job the HTTP thread stops, readable while this thread is inside a call.
+  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
   const data: HttpThreadData = {
+    stopFlag,
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 5050,
     staticDir: options.staticDir ?? join(packageRoot, "dist", "web"),
@@ -45,7 +48,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ...(options.limits === undefined ? {} : { limits: options.limits }),
   };
   const worker = httpThread(data);
-  const loop = new ComputeLoop(slot, worker);
+  const loop = new ComputeLoop(slot, worker, stopFlag);
   const close = async () => {
     loop.detach();
     await worker.terminate();
