@@ -13,6 +13,8 @@ export const patchLayersJob: Job<PatchLayersRequest> = async (hm, request, io) =
     targetPosition: request.targetPosition,
     site: request.site ?? "resid_post",
     k: request.k ?? 3,
+    // A layer per forward pass, so a stop is seen after each layer.
+    batchSize: 1,
     ...steps(io),
   }).toJSON();
 
