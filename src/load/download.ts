@@ -16,7 +16,7 @@ import {
 } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { HubApiError, listFiles, modelInfo } from "@huggingface/hub";
-import { hubCacheDir, repoFolder } from "./hub-cache.ts";
+import { hubCacheDir, isRepoId, repoFolder } from "./hub-cache.ts";
 
 /** The files mlx-lm fetches for a model (its allow-list, as globs on file names). */
 const MODEL_FILE_PATTERNS = [
@@ -105,6 +105,7 @@ export async function downloadModel(repoId: string, options: DownloadOptions = {
   };
   const common = { hubUrl, fetch: timedFetch, ...(accessToken ? { accessToken } : {}) };
 
+  if (!isRepoId(repoId)) throw new Error(`"${repoId}" is not a Hub id like "owner/name"`);
   if (cancel?.aborted) throw cancelled(repoId);
   let sha: string | undefined;
   try {
@@ -239,7 +240,8 @@ async function fetchToFile(url: string, target: string, options: FetchToFileOpti
       }
       await Promise.race([new Promise<void>((resolve) => out.end(resolve)), failed]);
     } finally {
-      out.destroy();
+      // Closed before the caller removes the file, so no write lands after the removal.
+      if (!out.closed) await new Promise<void>((resolve) => out.destroy().once("close", () => resolve()));
     }
   } finally {
     clearTimeout(timer);

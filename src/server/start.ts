@@ -22,6 +22,8 @@ export interface ServeOptions {
   staticDir?: string;
   /** Lower limits than LIMITS (protocol.ts), e.g. to test them cheaply. */
   limits?: Partial<Limits>;
+  /** The Hub models are downloaded from (default $HF_ENDPOINT, else https://huggingface.co). */
+  hubUrl?: string;
 }
 
 export interface RunningServer {
@@ -46,6 +48,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     fixturesDir: join(packageRoot, "fixtures"),
     state: slot.state,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.hubUrl === undefined ? {} : { hubUrl: options.hubUrl }),
   };
   const worker = httpThread(data);
   const loop = new ComputeLoop(slot, worker, stopFlag);

@@ -13,6 +13,7 @@ export interface HttpThreadData {
   fixturesDir: string;
   state: ModelState;
   limits?: Partial<Limits>;
+  hubUrl?: string;
   /** Shared with the model's thread: the id of the running job to stop (see compute/job.ts). */
   stopFlag: Int32Array;
 }
@@ -29,6 +30,7 @@ try {
     fixturesDir: data.fixturesDir,
     state: data.state,
     ...(data.limits === undefined ? {} : { limits: data.limits }),
+    ...(data.hubUrl === undefined ? {} : { hubUrl: data.hubUrl }),
     send: (message: ToCompute) => {
       if (message.type === "stop") Atomics.store(data.stopFlag, 0, message.id);
       port.postMessage(message);
