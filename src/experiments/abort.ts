@@ -8,8 +8,10 @@
 export class AbortError extends Error {
   override readonly name = "AbortError";
   constructor(what: string, done: number, total: number, reason?: unknown) {
-    const why = reason instanceof Error ? `: ${reason.message}` : typeof reason === "string" ? `: ${reason}` : "";
-    super(`${what} was aborted after ${done} of ${total} steps${why}`);
+    // A reason given to abort() is told; the default one ("This operation was aborted") adds nothing.
+    const given = reason instanceof Error && reason.name !== "AbortError";
+    const why = given ? `: ${reason.message}` : typeof reason === "string" ? `: ${reason}` : "";
+    super(`${what}: aborted after ${done} of ${total} steps${why}`);
   }
 }
 

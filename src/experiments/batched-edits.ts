@@ -127,7 +127,7 @@ export function runEdits(
           });
           out.dispose();
           done += chunk.length;
-          stepDone(options, "the edited runs", done, edits.length);
+          stepDone(options, "the patched or ablated runs", done, edits.length);
         }
       }
       const edited = edits.length ? mx.stack(rows) : mx.zeros([0]);
