@@ -123,7 +123,10 @@ export function logitLens(hm: HookedModel, input: ModelInput, options: LogitLens
         rows.map(([, key]) => cache.get(key)),
         0,
       ); // [rows, 1, positions, d_model]
-      const cells = topTokens(lensLogits(hm, stacked), k);
+      const logits = lensLogits(hm, stacked);
+      const cells = topTokens(logits, k);
+      // Freed now (all cells' logits: rows x positions x vocab floats), not when collected.
+      logits.dispose();
       stacked.dispose();
       stepDone(options, what, 2 + i, steps);
       const grid: LensToken[][][] = rows.map((_, r) =>

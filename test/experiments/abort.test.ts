@@ -5,35 +5,14 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import {
-  AbortError,
-  ablation,
-  activationPatching,
-  detectHeads,
-  HookedModel,
-  logitLens,
-  mx,
-  patchAcrossLayers,
-} from "mlux";
+import { AbortError, ablation, activationPatching, detectHeads, HookedModel, logitLens, patchAcrossLayers } from "mlux";
+import { settledMemory } from "../mx/settled-memory.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 let hm: HookedModel;
 before(async () => {
   hm = await HookedModel.fromPretrained(join(root, ".checkpoints/llama/fp32"));
 });
-
-/** MLX's active memory once dropped arrays are released (a collection, its finalizers, then an addon call frees them). */
-async function settledMemory(): Promise<number> {
-  let bytes = -1;
-  for (let i = 0; i < 10; i++) {
-    globalThis.gc?.();
-    await new Promise((resolve) => setImmediate(resolve));
-    const next = mx.memory.activeMemory();
-    if (next === bytes) return next;
-    bytes = next;
-  }
-  return bytes;
-}
 
 const prompt = [1, 20, 300, 4000, 55, 6, 70, 800, 9, 10];
 const calls: Record<string, (options: { onProgress: (d: number, t: number) => void; signal: AbortSignal }) => unknown> =

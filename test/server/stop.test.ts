@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Worker } from "node:worker_threads";
-import { mx } from "mlux";
 import type { Health, RunKind, StreamEvent } from "../../src/server/protocol.ts";
 import { type RunningServer, startServer } from "../../src/server/start.ts";
+import { settledMemory } from "../mx/settled-memory.ts";
 import { get, post, resultOf, TINY, until } from "./client.ts";
 
 let server: RunningServer;
@@ -20,18 +20,6 @@ before(async () => {
 after(async () => {
   await server.close();
 });
-
-async function settledMemory(): Promise<number> {
-  let bytes = -1;
-  for (let i = 0; i < 10; i++) {
-    globalThis.gc?.();
-    await new Promise((resolve) => setImmediate(resolve));
-    const next = mx.memory.activeMemory();
-    if (next === bytes) return next;
-    bytes = next;
-  }
-  return bytes;
-}
 
 /** Posts a run from another thread and closes the stream at its first progress event; the events seen. */
 function stopAtFirstProgress(kind: RunKind, body: unknown): Promise<StreamEvent[]> {
