@@ -189,8 +189,12 @@ export async function downloadModel(repoId: string, options: DownloadOptions = {
     return snapshot;
   } catch (error) {
     // Leave the cache as it was: a repository folder this download made goes whole, else what it wrote.
-    if (!existed) rmSync(folder, { recursive: true, force: true });
-    else for (const path of written) rmSync(path, { force: true });
+    try {
+      if (!existed) rmSync(folder, { recursive: true, force: true });
+      else for (const path of written) rmSync(path, { force: true });
+    } catch {
+      // Nothing to remove where nothing could be written (the reason is the error below).
+    }
     throw explain(error, "downloading the files");
   }
 }
@@ -347,11 +351,18 @@ function explainError(error: unknown, { repoId, hubUrl, what, timeoutMs, cancel 
       `the Hub at ${hubUrl} did not answer within ${timeoutMs / 1000} s while ${what} for ${repoId}: this machine cannot reach it (no network, or a firewall); set HF_ENDPOINT to a mirror it can reach, or give a local folder`,
     );
   }
-  if (code !== undefined && ["ENOSPC", "EDQUOT", "EACCES", "EPERM", "EROFS", "EIO"].includes(code)) {
-    return new DownloadError(
-      "disk",
-      `cannot write ${repoId} into the cache (${code}: ${code === "ENOSPC" || code === "EDQUOT" ? "the disk is full" : "no permission to write there"}): ${(error as Error).message}`,
-    );
+  // A file-system error names the path it failed on; a network one does not.
+  const path = (error as { path?: unknown }).path;
+  if (code !== undefined && typeof path === "string") {
+    const why =
+      code === "ENOSPC" || code === "EDQUOT"
+        ? "the disk is full"
+        : code === "EACCES" || code === "EPERM" || code === "EROFS"
+          ? "no permission to write there"
+          : code === "ENOTDIR" || code === "EEXIST"
+            ? "a file stands where a folder is needed"
+            : "a file-system error";
+    return new DownloadError("disk", `cannot write ${repoId} into the cache at ${path} (${code}: ${why})`);
   }
   if (error instanceof TypeError || (code !== undefined && /^(E|UND_ERR)/.test(code))) {
     return new DownloadError(

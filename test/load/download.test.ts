@@ -1,7 +1,7 @@
 // Downloading from a local fake Hub: progress that only grows and ends at the total, a cancel that
 // leaves nothing in the cache, and a Hub that stops answering failing after the timeout, plainly.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -87,5 +87,18 @@ describe("downloadModel", () => {
       return true;
     });
     assert.deepEqual(readdirSync(cacheDir), []);
+  });
+
+  test("a cache that cannot be written: a disk error that names the path, not a network one", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "mlux-dl-disk-")), "a-file");
+    writeFileSync(file, "not a folder");
+    await assert.rejects(downloadModel("org/tiny-lm", { cacheDir: join(file, "hub"), hubUrl: slow.url }), (error) => {
+      assert.ok(error instanceof DownloadError && error.kind === "disk", String(error));
+      assert.match(
+        error.message,
+        /cannot write org\/tiny-lm into the cache at .*a-file.* \(ENOTDIR: a file stands where a folder is needed\)/,
+      );
+      return true;
+    });
   });
 });
