@@ -33,6 +33,8 @@ export interface StreamHandlers {
   onQueued?(position: number): void;
   onStarted?(): void;
   onChunk?(data: unknown): void;
+  /** Steps of the computation done, of how many. */
+  onProgress?(done: number, total: number): void;
 }
 
 /** Runs a computation; resolves to its result, or undefined when stopped. */
@@ -97,6 +99,9 @@ async function postStream(
             break;
           case "chunk":
             handlers.onChunk?.(event.data);
+            break;
+          case "progress":
+            handlers.onProgress?.(event.done, event.total);
             break;
           case "result":
             return event.data;
