@@ -312,7 +312,7 @@ function columnLabels(hm: HookedModel, tokens: readonly number[], positions: rea
 }
 
 function scalar(a: MxArray): number {
-  const value = mx.index(a, 0).item() as number;
+  const value = mx.tidy(() => mx.index(a, 0).item() as number);
   a.dispose();
   return value;
 }

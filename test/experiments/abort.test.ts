@@ -29,6 +29,15 @@ const calls: Record<string, (options: { onProgress: (d: number, t: number) => vo
         batchSize: 4,
         ...o,
       }),
+    "activationPatching (heads)": (o) =>
+      activationPatching(hm, {
+        clean: prompt,
+        corrupted: [1, 20, 301, 4000, 55, 6, 70, 800, 9, 10],
+        metric: { kind: "kl" },
+        site: "z",
+        batchSize: 4,
+        ...o,
+      }),
     patchAcrossLayers: (o) =>
       patchAcrossLayers(hm, {
         source: prompt,
