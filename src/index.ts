@@ -27,6 +27,7 @@ export { logProbs, type TokenLoss, tokenLoss } from "./analysis/token-loss.ts";
 export { type TopToken, topTokens } from "./analysis/top-tokens.ts";
 export { applyFinalNorm, type UnembedOptions, unembed } from "./analysis/unembed.ts";
 export { type AblationKind, type AblationOptions, AblationResult, ablation } from "./experiments/ablation.ts";
+export { AbortError } from "./experiments/abort.ts";
 export {
   type CausalModelFit,
   type CausalModelParams,
@@ -113,6 +114,12 @@ export type { LossOptions, NamedTopToken } from "./hooks/readout-calls.ts";
 export type { HookHandle } from "./hooks/registry.ts";
 export type { HookSelector } from "./hooks/select.ts";
 export { LAYER_NAMES, MODEL_NAMES, type StandardName, StandardNames } from "./hooks/standard-names.ts";
+export {
+  DownloadError,
+  type DownloadOptions,
+  type DownloadProgress,
+  downloadModel,
+} from "./load/download.ts";
 export { type ResolveOptions, resolveModelPath } from "./load/resolve.ts";
 export { Padding } from "./models/cache/masks.ts";
 export type { ModelDims, ModelLayout } from "./models/layout.ts";

@@ -38,6 +38,8 @@ export interface AblationOptions {
   sharePrefix?: boolean;
   /** Called as the ablated runs go: how many have run, of how many. */
   onProgress?: (done: number, total: number) => void;
+  /** Stops the sweep after the batch in progress, with an AbortError (abort.ts). */
+  signal?: AbortSignal;
 }
 
 export class AblationResult {
@@ -93,6 +95,7 @@ const ABLATION_KEYS = keysOf<AblationOptions>({
   batchSize: true,
   sharePrefix: true,
   onProgress: true,
+  signal: true,
 });
 
 export function ablation(hm: HookedModel, options: AblationOptions): AblationResult {
@@ -113,6 +116,7 @@ export function ablation(hm: HookedModel, options: AblationOptions): AblationRes
   const source = ablationSource(hm, site, layers, tokens, options);
   const edits: Edit[] = [];
   const resampledFrom: number[][] = [];
+  let reference: MxArray | undefined;
   try {
     layers.forEach((layer, i) => {
       const key = `${site}.${layer}`;
@@ -124,7 +128,6 @@ export function ablation(hm: HookedModel, options: AblationOptions): AblationRes
       }
       resampledFrom.push(picks);
     });
-    let reference: MxArray | undefined;
     const { base, edited } = runEdits(hm, tokens, edits, {
       readout: (logits) => {
         // The unablated run comes first: its logits are the KL's reference.
@@ -134,12 +137,12 @@ export function ablation(hm: HookedModel, options: AblationOptions): AblationRes
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       ...(options.sharePrefix === undefined ? {} : { sharePrefix: options.sharePrefix }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     const values = edited.tolist() as number[];
     const baseline = mx.index(base, 0).item() as number;
     base.dispose();
     edited.dispose();
-    (reference as MxArray | undefined)?.dispose();
     const grid = layers.map((_, i) => values.slice(i * columns.length, (i + 1) * columns.length));
     const labels =
       site === HEAD_SITE ? columns.map((h) => `H${h}`) : columns.map((p) => tokenText(hm, tokens[p] as number));
@@ -155,6 +158,7 @@ export function ablation(hm: HookedModel, options: AblationOptions): AblationRes
       kind === "resample" ? resampledFrom : undefined,
     );
   } finally {
+    (reference as MxArray | undefined)?.dispose();
     for (const e of edits) e.value.dispose();
     source.dispose();
   }

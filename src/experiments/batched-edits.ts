@@ -18,6 +18,7 @@ import { KVCache } from "../models/cache/kv-cache.ts";
 import type { LayerCache } from "../models/causal-lm.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
+import { stepDone } from "./abort.ts";
 
 export interface Edit {
   /** The standard key of the site ("resid_pre.3", "attn_out.0", "z.1"). */
@@ -39,6 +40,8 @@ export interface EditRunOptions {
   sharePrefix?: boolean;
   /** Called after each batch with the edits run so far and their number (for a progress bar). */
   onProgress?: (done: number, total: number) => void;
+  /** Stops the runs after the batch in progress, with an AbortError (abort.ts). */
+  signal?: AbortSignal;
 }
 
 export interface EditRunResult {
@@ -89,6 +92,7 @@ export function runEdits(
     const first = (i: number) => Math.min(...(edits[i] as Edit).positions);
     const rows = new Array<MxArray>(edits.length);
     let done = 0;
+    let finished = false;
     try {
       for (const [block, members] of groups) {
         members.sort((a, b) => first(a) - first(b));
@@ -123,14 +127,16 @@ export function runEdits(
           });
           out.dispose();
           done += chunk.length;
-          options.onProgress?.(done, edits.length);
+          stepDone(options, "the patched or ablated runs", done, edits.length);
         }
       }
       const edited = edits.length ? mx.stack(rows) : mx.zeros([0]);
       mx.eval(edited);
+      finished = true;
       return { base, edited };
     } finally {
       for (const r of rows) r?.dispose();
+      if (!finished) base.dispose(); // stopped or failed part-way: the caller never gets it
     }
   } finally {
     for (const c of baseCaches) c.dispose();

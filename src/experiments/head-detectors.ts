@@ -12,6 +12,7 @@ import {
 } from "../analysis/head-scores.ts";
 import type { HookedModel } from "../hooks/hooked-model.ts";
 import * as mx from "../mx/index.ts";
+import { stepDone } from "./abort.ts";
 
 export interface HeadDetectorOptions extends HeadScoreOptions {
   /** Which kinds of head to score (default all three). */
@@ -36,6 +37,8 @@ export interface HeadDetectorOptions extends HeadScoreOptions {
    * of a different batch size.
    */
   onProgress?: (done: number, total: number) => void;
+  /** Stops after the chunk in progress, with an AbortError (abort.ts); runs in chunks as with onProgress. */
+  signal?: AbortSignal;
 }
 
 /** Sequences per forward pass when progress is reported. */
@@ -125,6 +128,7 @@ export function detectHeads(hm: HookedModel, options: HeadDetectorOptions = {}):
       "errorMeasure",
       "rows",
       "onProgress",
+      "signal",
     ],
     what,
   );
@@ -144,7 +148,9 @@ export function detectHeads(hm: HookedModel, options: HeadDetectorOptions = {}):
   };
   const rows = tokens.map((row) => [...row]);
   const patterns =
-    options.onProgress === undefined ? hm.getAttentionPatterns(rows) : chunkedPatterns(hm, rows, options.onProgress);
+    options.onProgress === undefined && options.signal === undefined
+      ? hm.getAttentionPatterns(rows)
+      : chunkedPatterns(hm, rows, options);
   const layers = [...patterns.keys()];
   const scores: Partial<Record<HeadKind, number[][]>> = {};
   try {
@@ -171,7 +177,7 @@ export function detectHeads(hm: HookedModel, options: HeadDetectorOptions = {}):
 function chunkedPatterns(
   hm: HookedModel,
   rows: number[][],
-  onProgress: (done: number, total: number) => void,
+  steps: Pick<HeadDetectorOptions, "onProgress" | "signal">,
 ): Map<number, mx.Array> {
   const parts = new Map<number, mx.Array[]>();
   try {
@@ -179,7 +185,7 @@ function chunkedPatterns(
       for (const [layer, pattern] of hm.getAttentionPatterns(rows.slice(from, from + PROGRESS_CHUNK))) {
         parts.set(layer, [...(parts.get(layer) ?? []), pattern]);
       }
-      onProgress(Math.min(from + PROGRESS_CHUNK, rows.length), rows.length);
+      stepDone(steps, "detectHeads", Math.min(from + PROGRESS_CHUNK, rows.length), rows.length);
     }
     return new Map([...parts].map(([layer, list]) => [layer, mx.concatenate(list, 0)]));
   } finally {

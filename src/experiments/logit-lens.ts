@@ -8,6 +8,7 @@ import { unembed } from "../analysis/unembed.ts";
 import type { HookedModel, ModelInput, TokenOptions } from "../hooks/hooked-model.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
+import { stepDone } from "./abort.ts";
 import { decodeEach } from "./token-text.ts";
 
 /**
@@ -23,6 +24,10 @@ export interface LogitLensOptions extends TokenOptions {
   probes?: readonly LensProbe[];
   /** Candidates per cell (default 5). */
   k?: number;
+  /** Called after the forward pass and after each probe's grid: steps done, of 1 + probes. */
+  onProgress?: (done: number, total: number) => void;
+  /** Stops after the step in progress, with an AbortError (abort.ts). */
+  signal?: AbortSignal;
 }
 
 /** A candidate token of a cell, with its text where the model has a tokenizer. */
@@ -93,7 +98,7 @@ export class LogitLensResult {
  */
 export function logitLens(hm: HookedModel, input: ModelInput, options: LogitLensOptions = {}): LogitLensResult {
   const what = "logitLens";
-  checkOptions(options, ["probes", "k", "prependBos"], what);
+  checkOptions(options, ["probes", "k", "prependBos", "onProgress", "signal"], what);
   const probes = options.probes ?? LENS_PROBES;
   const unknown = probes.find((p) => !LENS_PROBES.includes(p));
   if (unknown !== undefined || probes.length === 0) {
@@ -105,9 +110,11 @@ export function logitLens(hm: HookedModel, input: ModelInput, options: LogitLens
   const ids = tokenIds[0] as number[];
   const rowsOf = probes.map((probe) => lensRows(hm, probe));
   const keys = [...new Set(rowsOf.flatMap((rows) => rows.map(([, key]) => key)))];
+  const steps = 1 + probes.length;
   const { logits, cache } = hm.runWithCache([ids], { names: keys });
   logits.dispose();
   try {
+    stepDone(options, what, 1, steps);
     const { tokenizer } = hm;
     const text = tokenizer === undefined ? undefined : (id: number) => decodeEach(tokenizer, [id])[0] as string;
     const grids = probes.map((probe, i) => {
@@ -116,8 +123,12 @@ export function logitLens(hm: HookedModel, input: ModelInput, options: LogitLens
         rows.map(([, key]) => cache.get(key)),
         0,
       ); // [rows, 1, positions, d_model]
-      const cells = topTokens(lensLogits(hm, stacked), k);
+      const logits = lensLogits(hm, stacked);
+      const cells = topTokens(logits, k);
+      // Freed now (all cells' logits: rows x positions x vocab floats), not when collected.
+      logits.dispose();
       stacked.dispose();
+      stepDone(options, what, 2 + i, steps);
       const grid: LensToken[][][] = rows.map((_, r) =>
         ids.map((_, p) =>
           (cells[r * ids.length + p] as TopToken[]).map((t) => (text ? { ...t, token: text(t.id) } : t)),

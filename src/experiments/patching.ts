@@ -34,6 +34,8 @@ export interface PatchingOptions {
   batchSize?: number;
   /** Called as the patched runs go: how many have run, of how many. */
   onProgress?: (done: number, total: number) => void;
+  /** Stops the sweep after the batch in progress, with an AbortError (abort.ts). */
+  signal?: AbortSignal;
 }
 
 const PATCHING_KEYS = keysOf<PatchingOptions>({
@@ -47,6 +49,7 @@ const PATCHING_KEYS = keysOf<PatchingOptions>({
   prependBos: true,
   batchSize: true,
   onProgress: true,
+  signal: true,
 });
 
 export class PatchingResult {
@@ -109,16 +112,23 @@ export function activationPatching(hm: HookedModel, options: PatchingOptions): P
 
   const keys = layers.map((l) => `${site}.${l}`);
   const { logits: sourceLogits, cache } = hm.runWithCache([source], { names: keys, prependBos: false });
+  const edits: Edit[] = [];
+  // Freed in `finally`, also when the sweep stops part-way (the last-position views hold their logits).
+  const held: MxArray[] = [];
   try {
     const otherLogits = hm.forward([target]);
-    const last = (l: MxArray) => mx.index(l, ":", -1, ":");
+    held.push(otherLogits);
+    const last = (l: MxArray) => {
+      const view = mx.index(l, ":", -1, ":");
+      held.push(view);
+      return view;
+    };
     const cleanLogits = direction === "denoising" ? last(sourceLogits) : last(otherLogits);
     const corruptedLogits = direction === "denoising" ? last(otherLogits) : last(sourceLogits);
     const read = (logits: MxArray) => readMetric(metric, logits, cleanLogits);
     const cleanValue = scalar(read(cleanLogits));
     const corruptedValue = scalar(read(corruptedLogits));
 
-    const edits: Edit[] = [];
     let columns: number[];
     if (site === HEAD_SITE) {
       const heads = hm.model.layout.dims.heads;
@@ -128,6 +138,7 @@ export function activationPatching(hm: HookedModel, options: PatchingOptions): P
         mapped.map(([, s]) => s),
         "int32",
       );
+      held.push(sourcePositions);
       for (const key of keys) {
         const z = cache.get(key); // [1, heads, L, d_head]
         for (const head of columns) {
@@ -135,7 +146,7 @@ export function activationPatching(hm: HookedModel, options: PatchingOptions): P
             key,
             head,
             positions: targetPositions,
-            value: mx.take(mx.index(z, 0, head), sourcePositions, 0),
+            value: mx.tidy(() => mx.take(mx.index(z, 0, head), sourcePositions, 0)),
           });
         }
       }
@@ -150,12 +161,11 @@ export function activationPatching(hm: HookedModel, options: PatchingOptions): P
       readout: read,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     const values = edited.tolist() as number[];
     base.dispose();
     edited.dispose();
-    for (const e of edits) e.value.dispose();
-    otherLogits.dispose();
     const raw = layers.map((_, i) => values.slice(i * columns.length, (i + 1) * columns.length));
     const labels = site === HEAD_SITE ? columns.map((h) => `H${h}`) : columnLabels(hm, target, columns);
     return new PatchingResult(
@@ -170,6 +180,8 @@ export function activationPatching(hm: HookedModel, options: PatchingOptions): P
       raw,
     );
   } finally {
+    for (const e of edits) e.value.dispose();
+    for (const a of held) a.dispose();
     sourceLogits.dispose();
     cache.dispose();
   }
@@ -185,6 +197,12 @@ export interface LayerSweepOptions {
   /** Tokens listed per layer (default 3). */
   k?: number;
   prependBos?: boolean;
+  /** Most patched runs per forward pass (default 64). */
+  batchSize?: number;
+  /** Called as the patched runs go: how many layers have run, of how many. */
+  onProgress?: (done: number, total: number) => void;
+  /** Stops after the batch in progress, with an AbortError (abort.ts). */
+  signal?: AbortSignal;
 }
 
 const SWEEP_KEYS = keysOf<LayerSweepOptions>({
@@ -195,6 +213,9 @@ const SWEEP_KEYS = keysOf<LayerSweepOptions>({
   site: true,
   k: true,
   prependBos: true,
+  batchSize: true,
+  onProgress: true,
+  signal: true,
 });
 
 /** A candidate next token with its text. */
@@ -250,7 +271,12 @@ export function patchAcrossLayers(hm: HookedModel, options: LayerSweepOptions): 
     value: mx.index(cache.get(key), 0, `${sourcePosition}:${sourcePosition + 1}`, ":"),
   }));
   try {
-    const { base, edited } = runEdits(hm, target, edits, { readout: (l) => mx.astype(l, "float32") });
+    const { base, edited } = runEdits(hm, target, edits, {
+      readout: (l) => mx.astype(l, "float32"),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
     const baseline = namedTopTokens(hm, base, k)[0] as NamedToken[];
     const patched = namedTopTokens(hm, edited, k);
     base.dispose();
@@ -286,7 +312,7 @@ function columnLabels(hm: HookedModel, tokens: readonly number[], positions: rea
 }
 
 function scalar(a: MxArray): number {
-  const value = mx.index(a, 0).item() as number;
+  const value = mx.tidy(() => mx.index(a, 0).item() as number);
   a.dispose();
   return value;
 }

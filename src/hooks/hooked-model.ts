@@ -92,6 +92,8 @@ const LOAD_KEYS = keysOf<LoadOptions>({
   hubUrl: true,
   accessToken: true,
   onProgress: true,
+  signal: true,
+  timeoutMs: true,
 });
 // Options of one call that mean something on another.
 const HINTS = {

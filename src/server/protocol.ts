@@ -184,6 +184,18 @@ export const LoadModelRequest = Type.Object(
 );
 export type LoadModelRequest = Static<typeof LoadModelRequest>;
 
+/** A model to download from the Hugging Face Hub (into its cache) and then load. */
+export const DownloadRequest = Type.Object(
+  {
+    /** A Hub id, "owner/name". */
+    model: Type.String({ minLength: 3, maxLength: 200, pattern: "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$" }),
+    /** A branch, tag or commit (default main). */
+    revision: Type.Optional(Type.String({ minLength: 1, maxLength: 200, pattern: "^[A-Za-z0-9_./-]+$" })),
+  },
+  { additionalProperties: false },
+);
+export type DownloadRequest = Static<typeof DownloadRequest>;
+
 /** Every computation the server runs, by the path it is posted to (`POST /api/run/<kind>`). */
 export const RUN_SCHEMAS = {
   lens: LensRequest,
@@ -277,9 +289,28 @@ export type StreamEvent =
   | { type: "queued"; position: number }
   | { type: "started" }
   | { type: "chunk"; data: unknown }
+  /** Steps of the running computation done, of how many (a layer, a batch of a sweep ...). */
+  | { type: "progress"; done: number; total: number }
   | { type: "result"; data: unknown }
   | { type: "error"; message: string }
   | { type: "stopped" };
+
+/**
+ * A chunk of a download's stream (POST /api/download), before the load's own events: bytes of the
+ * file being fetched and of the whole download.
+ */
+export interface DownloadChunk {
+  download: {
+    repoId: string;
+    file: string;
+    fileBytes: number;
+    fileTotal: number;
+    filesDone: number;
+    filesTotal: number;
+    bytes: number;
+    totalBytes: number;
+  };
+}
 
 /** A chunk of the playground's stream. */
 export interface GenerateChunk {

@@ -22,6 +22,8 @@ export interface ServeOptions {
   staticDir?: string;
   /** Lower limits than LIMITS (protocol.ts), e.g. to test them cheaply. */
   limits?: Partial<Limits>;
+  /** The Hub models are downloaded from (default $HF_ENDPOINT, else https://huggingface.co). */
+  hubUrl?: string;
 }
 
 export interface RunningServer {
@@ -36,16 +38,20 @@ export interface RunningServer {
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const slot = new ModelSlot();
   await slot.load(options.model);
+  // The id of the running job the HTTP thread stops, readable while this thread is inside a call.
+  const stopFlag = new Int32Array(new SharedArrayBuffer(4));
   const data: HttpThreadData = {
+    stopFlag,
     host: options.host ?? "127.0.0.1",
     port: options.port ?? 5050,
     staticDir: options.staticDir ?? join(packageRoot, "dist", "web"),
     fixturesDir: join(packageRoot, "fixtures"),
     state: slot.state,
     ...(options.limits === undefined ? {} : { limits: options.limits }),
+    ...(options.hubUrl === undefined ? {} : { hubUrl: options.hubUrl }),
   };
   const worker = httpThread(data);
-  const loop = new ComputeLoop(slot, worker);
+  const loop = new ComputeLoop(slot, worker, stopFlag);
   const close = async () => {
     loop.detach();
     await worker.terminate();

@@ -33,8 +33,16 @@ function loadRepo(folder: string, sha: string): Repo {
   return { sha, files };
 }
 
+export interface FakeHubOptions {
+  /** Serve file bodies in pieces of this many bytes, waiting `pieceDelayMs` before each (default: at once). */
+  pieceBytes?: number;
+  pieceDelayMs?: number;
+  /** Send file headers, then nothing more (a Hub that stops answering mid-download). */
+  stallBodies?: boolean;
+}
+
 /** Serves each `repos[repoId]` folder as that repo, at a fixed fake commit. */
-export async function startFakeHub(repos: Record<string, string>): Promise<FakeHub> {
+export async function startFakeHub(repos: Record<string, string>, options: FakeHubOptions = {}): Promise<FakeHub> {
   const served = new Map<string, Repo>();
   for (const [id, folder] of Object.entries(repos)) {
     served.set(id, loadRepo(folder, createHash("sha1").update(id).digest("hex")));
@@ -42,7 +50,7 @@ export async function startFakeHub(repos: Record<string, string>): Promise<FakeH
   const requests: string[] = [];
   const server: Server = createServer((req, res) => {
     requests.push(`${req.method} ${req.url}`);
-    handle(served, req, res).catch((error) => {
+    handle(served, req, res, options).catch((error) => {
       res.writeHead(500).end(String(error));
     });
   });
@@ -51,7 +59,11 @@ export async function startFakeHub(repos: Record<string, string>): Promise<FakeH
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 
@@ -69,7 +81,12 @@ function notFound(res: ServerResponse, code: string): void {
   res.writeHead(404, { "X-Error-Code": code, "Content-Type": "text/plain" }).end(code);
 }
 
-async function handle(repos: Map<string, Repo>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(
+  repos: Map<string, Repo>,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: FakeHubOptions,
+): Promise<void> {
   const url = new URL(req.url ?? "/", "http://hub");
   const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
   // /api/models/{owner}/{name}/{revision | paths-info | tree}/{rev}
@@ -126,8 +143,24 @@ async function handle(repos: Map<string, Repo>, req: IncomingMessage, res: Serve
     }
     headers["Content-Length"] = String(data.length);
     res.writeHead(status, headers);
-    res.end(req.method === "HEAD" ? undefined : data);
+    if (req.method === "HEAD") return void res.end();
+    if (options.stallBodies) return void res.flushHeaders();
+    const piece = options.pieceBytes ?? data.length;
+    for (let at = 0; at < data.length && !res.destroyed; at += piece) {
+      if (options.pieceDelayMs) await new Promise((resolve) => setTimeout(resolve, options.pieceDelayMs));
+      res.write(data.subarray(at, at + piece));
+    }
+    res.end();
     return;
   }
   notFound(res, "EntryNotFound");
+}
+
+/** The address of a port nothing listens on (connections are refused): one just freed. */
+export async function refusedUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return `http://127.0.0.1:${port}`;
 }

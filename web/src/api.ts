@@ -1,6 +1,6 @@
 // Talking to the server: JSON requests, and the server-sent-event streams of computations (read
 // with fetch, so a stop is an abort: the server sees the connection close and stops the job).
-import type { ErrorResponse, RunKind, RunRequests, StreamEvent } from "../../src/server/protocol.ts";
+import type { DownloadRequest, ErrorResponse, RunKind, RunRequests, StreamEvent } from "../../src/server/protocol.ts";
 
 export class ApiError extends Error {}
 
@@ -33,18 +33,38 @@ export interface StreamHandlers {
   onQueued?(position: number): void;
   onStarted?(): void;
   onChunk?(data: unknown): void;
+  /** Steps of the computation done, of how many. */
+  onProgress?(done: number, total: number): void;
 }
 
 /** Runs a computation; resolves to its result, or undefined when stopped. */
-export async function runStream<K extends RunKind>(
+export function runStream<K extends RunKind>(
   kind: K,
   body: RunRequests[K],
   handlers: StreamHandlers,
   signal: AbortSignal,
 ): Promise<unknown> {
+  return postStream(`/api/run/${kind}`, body, handlers, signal);
+}
+
+/**
+ * Downloads a Hub model into the server's cache and loads it: progress as chunks
+ * (DownloadChunk), then the load's events; resolves to the loaded ModelInfo, or undefined when
+ * cancelled (the abort cancels the download on the server, which removes what it wrote).
+ */
+export function downloadStream(body: DownloadRequest, handlers: StreamHandlers, signal: AbortSignal): Promise<unknown> {
+  return postStream("/api/download", body, handlers, signal);
+}
+
+async function postStream(
+  path: string,
+  body: unknown,
+  handlers: StreamHandlers,
+  signal: AbortSignal,
+): Promise<unknown> {
   let response: Response;
   try {
-    response = await fetch(`/api/run/${kind}`, {
+    response = await fetch(path, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
@@ -79,6 +99,9 @@ export async function runStream<K extends RunKind>(
             break;
           case "chunk":
             handlers.onChunk?.(event.data);
+            break;
+          case "progress":
+            handlers.onProgress?.(event.done, event.total);
             break;
           case "result":
             return event.data;

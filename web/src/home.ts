@@ -1,7 +1,7 @@
 // The command center: the loaded model, the model picker (shipped fixtures, models in the Hugging
-// Face cache, a folder path) and the explorers.
-import type { CatalogEntry, Health, ModelInfo, ModelState } from "../../src/server/protocol.ts";
-import { getJson, postJson } from "./api.ts";
+// Face cache, a folder path, a Hub id to download) and the explorers.
+import type { CatalogEntry, DownloadChunk, Health, ModelInfo, ModelState } from "../../src/server/protocol.ts";
+import { downloadStream, getJson, postJson } from "./api.ts";
 import type { Explorer } from "./shell.ts";
 import { element } from "./shell.ts";
 
@@ -22,7 +22,15 @@ export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onM
   const load = element("button", { type: "submit" }, "Load");
   const loadStatus = element("span", { class: "status", role: "status" });
   picker.append(select, path, load, loadStatus);
-  modelBox.append(picker);
+  // A Hub id: downloaded into the server's Hugging Face cache with progress, then loaded.
+  const hubForm = element("form", { class: "picker hub" });
+  const hubId = element("input", { type: "text", name: "hub", placeholder: "or a Hub id to download (owner/name)" });
+  const fetchButton = element("button", { type: "submit" }, "Download and load");
+  const cancel = element("button", { type: "button", class: "cancel", hidden: "" }, "Cancel");
+  const bar = element("progress", { class: "download", max: "1", value: "0", hidden: "" });
+  const downloadStatus = element("span", { class: "status download-status", role: "status" });
+  hubForm.append(hubId, fetchButton, cancel, bar, downloadStatus);
+  modelBox.append(picker, hubForm);
 
   const list = element("div", { class: "cards" });
   for (const explorer of explorers) {
@@ -95,6 +103,48 @@ export function mountHome(root: HTMLElement, explorers: readonly Explorer[], onM
       })
       .finally(() => {
         load.disabled = false;
+        void refresh().catch(() => undefined);
+      });
+  });
+
+  let downloading: AbortController | undefined;
+  cancel.addEventListener("click", () => downloading?.abort());
+  hubForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const model = hubId.value.trim();
+    if (!model || downloading) return;
+    const controller = new AbortController();
+    downloading = controller;
+    fetchButton.disabled = true;
+    cancel.hidden = false;
+    bar.hidden = false;
+    bar.value = 0;
+    pickerError = undefined;
+    error.textContent = "";
+    downloadStatus.textContent = `asking the Hub for ${model}…`;
+    const onChunk = (data: unknown) => {
+      const p = (data as DownloadChunk).download;
+      bar.value = p.totalBytes > 0 ? p.bytes / p.totalBytes : 0;
+      downloadStatus.textContent = `${p.file} (file ${p.filesDone + (p.fileBytes < p.fileTotal ? 1 : 0)} of ${p.filesTotal}) · ${mib(p.bytes)} of ${mib(p.totalBytes)}`;
+    };
+    const onStarted = () => {
+      downloadStatus.textContent = `downloaded; loading ${model}…`;
+    };
+    downloadStream({ model }, { onChunk, onStarted }, controller.signal)
+      .then((info) => {
+        downloadStatus.textContent = info === undefined ? "cancelled" : `loaded ${(info as ModelInfo).name}`;
+        if (info !== undefined) onModelChange();
+      })
+      .catch((e: unknown) => {
+        downloadStatus.textContent = "";
+        pickerError = e instanceof Error ? e.message : String(e);
+        error.textContent = pickerError;
+      })
+      .finally(() => {
+        downloading = undefined;
+        fetchButton.disabled = false;
+        cancel.hidden = true;
+        bar.hidden = true;
         void refresh().catch(() => undefined);
       });
   });

@@ -180,6 +180,7 @@ export function mountExplorer(root: HTMLElement, explorer: Explorer): Mounted {
           {
             onQueued: (position) => setStatus(`waiting: ${position} ahead in the queue`),
             onStarted: () => setStatus("computing"),
+            onProgress: (done, total) => setStatus(`computing: ${done} of ${total} steps`),
             onChunk: (data) => onChunk?.(data),
           },
           signal,

@@ -8,6 +8,7 @@ import type { ComputeDtype } from "../../models/compute-dtype.ts";
 import { loadModel } from "../../models/load.ts";
 import { seedAsMlxLmGenerate } from "../mlx-lm-seed.ts";
 import { integer, real } from "../numbers.ts";
+import { downloadBar } from "../output/progress.ts";
 import { DEFAULT_MODEL, dtypeOption, modelOption, UsageError } from "./shared.ts";
 
 interface GenerateOptions {
@@ -60,13 +61,11 @@ async function generate(prompt: string, options: GenerateOptions): Promise<void>
   if (options.model === DEFAULT_MODEL && !existsSync(DEFAULT_MODEL)) {
     throw new Error(`the default model is missing from ${DEFAULT_MODEL}; name one with --model`);
   }
+  const bar = downloadBar(options.model);
   const { model, config, path, compute } = await loadModel(options.model, {
     dtype: options.dtype,
-    onProgress: (p) =>
-      process.stderr.write(
-        `\rfetching ${p.repoId}: ${p.filesDone}/${p.filesTotal} files, ${(p.bytes / 1e6).toFixed(1)} MB`,
-      ),
-  });
+    onProgress: bar.onProgress,
+  }).finally(bar.stop);
   process.stderr.write(`[${compute.reason}]\n`);
   const tokenizer = Tokenizer.fromFolder(path);
   if (options.topK !== undefined && options.topK >= tokenizer.vocabSize) {

@@ -2,8 +2,10 @@
 // Runs until Ctrl-C (there is no shutdown endpoint).
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
+import { resolveModelPath } from "../../load/resolve.ts";
 import { startServer } from "../../server/start.ts";
 import { integer } from "../numbers.ts";
+import { downloadBar } from "../output/progress.ts";
 import { DEFAULT_MODEL, modelOption } from "./shared.ts";
 
 interface ServeOptions {
@@ -39,6 +41,11 @@ async function serve(options: ServeOptions): Promise<void> {
       `mlux: warning: listening on ${options.host}, not only this machine: anyone who can reach it can run the model ` +
         "(there is no authentication)\n",
     );
+  }
+  if (!existsSync(options.model)) {
+    // A Hub id: fetched into the cache first (as every command does), then served from there.
+    const bar = downloadBar(options.model);
+    await resolveModelPath(options.model, { onProgress: bar.onProgress }).finally(bar.stop);
   }
   const server = await startServer({ model: options.model, host: options.host, port: options.port });
   process.stderr.write(`mlux serve: ${server.url} (${server.slot.state.model?.name}); Ctrl-C stops it\n`);

@@ -8,6 +8,7 @@ import { InvalidArgumentError, Option } from "commander";
 import { HookedModel } from "../../hooks/hooked-model.ts";
 import { COMPUTE_DTYPES, type ComputeDtype } from "../../models/compute-dtype.ts";
 import { loadModel } from "../../models/load.ts";
+import { downloadBar } from "../output/progress.ts";
 
 const packageRoot = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -46,7 +47,8 @@ export async function openModel(options: ModelOptions): Promise<HookedModel> {
   if (options.model === DEFAULT_MODEL && !existsSync(DEFAULT_MODEL)) {
     throw new Error(`the default model is missing from ${DEFAULT_MODEL}; name one with --model`);
   }
-  const loaded = await loadModel(options.model, { dtype: options.dtype });
+  const bar = downloadBar(options.model);
+  const loaded = await loadModel(options.model, { dtype: options.dtype, onProgress: bar.onProgress }).finally(bar.stop);
   process.stderr.write(`[${loaded.compute.reason}]\n`);
   return HookedModel.fromLoaded(loaded);
 }

@@ -48,3 +48,13 @@ export function withProgress<T>(label: string, work: (onProgress: OnProgress) =>
     progress.stop();
   }
 }
+
+/** A download's bytes (DownloadProgress, load/download.ts) as a bar in MiB, labelled with the repository. */
+export function downloadBar(repoId: string): {
+  onProgress: (p: { bytes: number; totalBytes: number }) => void;
+  stop(): void;
+} {
+  const bar = progressBar(`downloading ${repoId} (MiB)`);
+  const mib = (n: number) => Math.round(n / 2 ** 20);
+  return { onProgress: (p) => bar.onProgress(mib(p.bytes), mib(p.totalBytes)), stop: () => bar.stop() };
+}

@@ -1,6 +1,6 @@
 // The ablation heatmap, streamed: the library's ablation one layer at a time (each layer's mean is
 // its own, so a row computed alone equals the same row of the whole sweep), a row per chunk, with a
-// stop looked for between layers.
+// stop looked for between layers and between the batches of a layer.
 import { ablation } from "../../experiments/ablation.ts";
 import { siteLayers } from "../../experiments/sites.ts";
 import * as mx from "../../mx/index.ts";
@@ -17,15 +17,25 @@ export const ablationJob: Job<AblationRequest> = async (hm, request, io) => {
   const metric = { kind: "prob", token: top } as const;
   const rows: AblationRow[] = [];
   let start: AblationStart | undefined;
-  for (const layer of siteLayers(hm, site)) {
-    const result = ablation(hm, { prompt: [ids], site, kind, metric, layers: [layer] });
+  const layers = siteLayers(hm, site);
+  for (const [i, layer] of layers.entries()) {
+    // Progress over the whole sweep; a stop also ends the layer in progress after its batch.
+    const result = ablation(hm, {
+      prompt: [ids],
+      site,
+      kind,
+      metric,
+      layers: [layer],
+      onProgress: (done, total) => io.step(i * total + done, layers.length * total),
+      signal: io.signal,
+    });
     if (start === undefined) {
       start = {
         site,
         kind,
         columnKind: site === "z" ? "head" : "position",
         labels: result.labels,
-        layers: siteLayers(hm, site),
+        layers,
         baseline: result.baseline,
         token: tokenizer === undefined ? String(top) : tokenizer.decode([top]),
       };

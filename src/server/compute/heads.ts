@@ -1,12 +1,13 @@
 // The head detectors explorer: the layer x head scores of each detector on repeated random tokens,
-// and the best heads' patterns on the first of those sequences.
+// and the best heads' patterns on the first of those sequences. The detector runs in chunks of
+// sequences and stops between them.
 import { detectHeads, repeatedRandomTokens } from "../../experiments/head-detectors.ts";
 import type { HeadsRequest, HeadsResult } from "../protocol.ts";
-import type { Job } from "./job.ts";
+import { type Job, steps } from "./job.ts";
 
-export const headsJob: Job<HeadsRequest> = async (hm, request) => {
+export const headsJob: Job<HeadsRequest> = async (hm, request, io) => {
   const options = { batch: request.batch ?? 8, repeatLength: request.repeatLength ?? 20, seed: request.seed ?? 0 };
-  const detected = detectHeads(hm, options).toJSON();
+  const detected = detectHeads(hm, { ...options, ...steps(io) }).toJSON();
   const scores = detected.scores as Record<string, number[][]>;
   const top = request.top ?? 3;
   const best = Object.entries(scores).flatMap(([kind, rows]) =>

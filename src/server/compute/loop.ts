@@ -1,6 +1,7 @@
 // The model's thread: runs each job the HTTP thread hands it (one at a time: the HTTP thread's queue
 // sends the next only after "done"), streams its events back, and sees stops between its steps.
 import type { MessagePort, Worker } from "node:worker_threads";
+import { AbortError } from "../../experiments/abort.ts";
 import type { ToCompute, ToHttp } from "../messages.ts";
 import type { RunKind } from "../protocol.ts";
 import { ablationJob } from "./ablation.ts";
@@ -8,7 +9,7 @@ import { attentionJob } from "./attention.ts";
 import { bindingJob } from "./binding.ts";
 import { generateJob } from "./generate.ts";
 import { headsJob } from "./heads.ts";
-import { type Job, Stopped } from "./job.ts";
+import { type Job, type JobIO, Stopped } from "./job.ts";
 import { lensJob } from "./lens.ts";
 import type { ModelSlot } from "./model-slot.ts";
 import { patchLayersJob, patchSweepJob } from "./patching.ts";
@@ -33,6 +34,8 @@ export interface JobOutcome {
   ended: "result" | "error" | "stopped";
   /** Chunks sent before it ended. */
   chunks: number;
+  /** The last step reported (done of total), for jobs that run in steps. */
+  steps?: { done: number; total: number };
 }
 
 type Channel = Pick<Worker | MessagePort, "postMessage" | "on" | "off">;
@@ -41,12 +44,15 @@ export class ComputeLoop {
   readonly #slot: ModelSlot;
   readonly #channel: Channel;
   readonly #stops = new Set<number>();
+  /** Where the HTTP thread writes the id of a running job it stops (read without a message). */
+  readonly #stopFlag: Int32Array | undefined;
   #running: Promise<void> = Promise.resolve();
   readonly outcomes: JobOutcome[] = [];
 
-  constructor(slot: ModelSlot, channel: Channel) {
+  constructor(slot: ModelSlot, channel: Channel, stopFlag?: Int32Array) {
     this.#slot = slot;
     this.#channel = channel;
+    this.#stopFlag = stopFlag;
     channel.on("message", this.#onMessage);
   }
 
@@ -100,18 +106,26 @@ export class ComputeLoop {
         }
         return;
       }
-      const stops = this.#stops;
-      const io = {
+      const isStopped = () =>
+        this.#stops.has(id) || (this.#stopFlag !== undefined && Atomics.load(this.#stopFlag, 0) === id);
+      const controller = new AbortController();
+      const io: JobIO = {
         send: (data: unknown) => send({ type: "chunk", data }),
         get stopped() {
-          return stops.has(id);
+          return isStopped();
         },
         pause: () => new Promise<void>((resolve) => setImmediate(resolve)),
+        step: (done, total) => {
+          outcome.steps = { done, total };
+          send({ type: "progress", done, total });
+          if (isStopped()) controller.abort();
+        },
+        signal: controller.signal,
       };
       const job = JOBS[message.kind] as Job<unknown>;
       send({ type: "result", data: await job(this.#slot.hm, message.body, io) });
     } catch (error) {
-      if (error instanceof Stopped) send({ type: "stopped" });
+      if (error instanceof Stopped || error instanceof AbortError) send({ type: "stopped" });
       else send({ type: "error", message: error instanceof Error ? error.message : String(error) });
     } finally {
       this.#stops.delete(id);

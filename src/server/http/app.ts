@@ -5,10 +5,12 @@
 import { existsSync } from "node:fs";
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { isRepoId } from "../../load/hub-cache.ts";
 import { Tokenizer } from "../../load/tokenizer.ts";
 import type { ToCompute } from "../messages.ts";
 import {
   ChatTemplateRequest,
+  DownloadRequest,
   type ErrorResponse,
   type Health,
   LIMITS,
@@ -24,6 +26,7 @@ import {
   type TokenizeResponse,
 } from "../protocol.ts";
 import { catalog, whyNotFound } from "./catalog.ts";
+import { downloadAndLoad, isDownloading } from "./download.ts";
 import { checkRun, LimitError } from "./limits.ts";
 import { JobQueue, QueueFull } from "./queue.ts";
 
@@ -37,6 +40,8 @@ export interface AppOptions {
   send: (message: ToCompute) => void;
   /** The limits (default LIMITS); tests lower them to reach them cheaply. */
   limits?: Partial<Limits>;
+  /** The Hub models are downloaded from (default $HF_ENDPOINT, else https://huggingface.co). */
+  hubUrl?: string;
 }
 
 export interface App {
@@ -162,6 +167,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     });
     if (outcome.type === "result") return reply.send(outcome.data);
     throw new HttpError(422, outcome.type === "error" ? `could not load ${name}: ${outcome.message}` : "load stopped");
+  });
+
+  fastify.post("/api/download", { schema: { body: DownloadRequest } }, async (request, reply) => {
+    const body = request.body as DownloadRequest;
+    if (!isRepoId(body.model)) throw new HttpError(400, `"${body.model}" is not a Hub id like "owner/name"`);
+    if (isDownloading(body.model)) throw new HttpError(409, `${body.model} is being downloaded already`);
+    return downloadAndLoad(queue, body, request, reply, options.hubUrl);
   });
 
   fastify.post("/api/tokenize", { schema: { body: TokenizeRequest } }, async (request): Promise<TokenizeResponse> => {

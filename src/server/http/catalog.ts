@@ -31,7 +31,7 @@ function listDir(dir: string): string[] {
   }
 }
 
-/** Why `model` cannot be loaded from here (the server never downloads), or undefined if it can be tried. */
+/** Why `model` cannot be loaded as it is (an uncached Hub id needs /api/download first), or undefined if it can be tried. */
 export function whyNotFound(model: string, cacheDir = hubCacheDir()): string | undefined {
   if (existsSync(model)) {
     const path = resolve(model);
@@ -41,7 +41,7 @@ export function whyNotFound(model: string, cacheDir = hubCacheDir()): string | u
   }
   if (isRepoId(model)) {
     if (cachedSnapshot(model, "main", cacheDir) !== undefined) return undefined;
-    return `${model} is not in the Hugging Face cache (${cacheDir}); the server loads only models already there or in a folder (download it first, e.g. with \`mlux generate --model ${model} hi\`)`;
+    return `${model} is not in the Hugging Face cache (${cacheDir}); download it first (POST /api/download, the page's Hub id field, or \`mlux serve --model ${model}\`)`;
   }
   return `no folder at ${resolve(model)}, and "${model}" is not a Hub id like "owner/name"`;
 }

@@ -13,6 +13,9 @@ export interface HttpThreadData {
   fixturesDir: string;
   state: ModelState;
   limits?: Partial<Limits>;
+  hubUrl?: string;
+  /** Shared with the model's thread: the id of the running job to stop (see compute/job.ts). */
+  stopFlag: Int32Array;
 }
 
 const port = parentPort;
@@ -27,7 +30,11 @@ try {
     fixturesDir: data.fixturesDir,
     state: data.state,
     ...(data.limits === undefined ? {} : { limits: data.limits }),
-    send: (message: ToCompute) => port.postMessage(message),
+    ...(data.hubUrl === undefined ? {} : { hubUrl: data.hubUrl }),
+    send: (message: ToCompute) => {
+      if (message.type === "stop") Atomics.store(data.stopFlag, 0, message.id);
+      port.postMessage(message);
+    },
   });
   port.on("message", (message: ToHttp) => {
     if (message.type === "event") app.queue.event(message.id, message.event);
