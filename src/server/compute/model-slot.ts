@@ -46,7 +46,7 @@ export class ModelSlot {
 
 function describe(name: string, hm: HookedModel, path: string): ModelInfo {
   const { layout } = hm.model;
-  const { dtype, quantization, quantized, compute } = hm.config;
+  const { dtype, quantization, compute } = hm.config;
   let weightBytes = 0;
   for (const value of hm.model.parameters().values()) weightBytes += value.nbytes;
   return {
