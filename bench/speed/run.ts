@@ -108,7 +108,11 @@ for (const plan of plans) {
     }
     const rs = results.get(side.label) as Result[];
     const [p, d] = side.slow ? plan.reduced : plan.full;
-    const m = (key: string, digits = 1) => median(rs.map((r) => r[key] as number)).toFixed(digits);
+    // Three significant digits below 1 (the slow sides' tok/s), else `digits` decimals.
+    const m = (key: string, digits = 1) => {
+      const value = median(rs.map((r) => r[key] as number));
+      return value < 1 && digits > 0 ? value.toPrecision(3) : value.toFixed(digits);
+    };
     lines.push(
       `| ${plan.dir} | ${side.label} | ${p} / ${d} | ${m("prefillTokensPerSecond")} | ${m("decodeTokensPerSecond")} | ${m("peakMiB", 0)} | ${m("maxRssMiB", 0)} | ${rs.length} | ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} |`,
     );
