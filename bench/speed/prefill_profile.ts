@@ -1,18 +1,19 @@
 // Where a float32 prefill's time goes, for one checkpoint: the whole prefill as generation runs it
 // (the cache computed, no logits), the JavaScript graph building alone, and each kind of work
 // timed alone at the model's shapes, times its count: the Linear layers' matrix products,
-// attention (MLX's scaled_dot_product_attention, causal), the gated MLP's activation
-// (silu(gate) * up), RMS norms and RoPE. What is left is everything else (residual adds, reshapes,
+// attention (MLX's scaled_dot_product_attention, causal, in query blocks where the model runs
+// them; the whole call beside it), the gated MLP's activation (silu(gate) * up), RMS norms and RoPE. What is left is everything else (residual adds, reshapes,
 // the cache's writes, the embedding). Also one decode step: its graph building and its evaluation.
 // Prints one JSON line.
 // Usage: prefill_profile.ts DIR LENGTH [DTYPE]
 import { loadModel, mx } from "mlux";
+import { BLOCKED_FROM, causalAttentionInQueryBlocks } from "../../src/models/shared/query-blocks.ts";
 import { Linear } from "../../src/nn/layers/linear.ts";
 
 const [dir, lengthArg, dtype = "auto"] = process.argv.slice(2);
 const length = Number(lengthArg);
 if (!dir || !Number.isInteger(length) || length < 2) throw new Error("usage: prefill_profile.ts DIR LENGTH [DTYPE]");
-const { model, config } = await loadModel(dir, { dtype: dtype as "auto" });
+const { model, config, compute } = await loadModel(dir, { dtype: dtype as "auto" });
 const ms = () => performance.now();
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 function timed(repeats: number, fn: () => void): number {
@@ -73,13 +74,18 @@ const up = mx.random.normal([1, length, intermediate]);
 const x = mx.random.normal([1, length, hidden]);
 const scale = mx.ones([hidden]);
 mx.eval(q, k, v, gate, up, x, scale);
-const attentionMs =
+// Attention as the model computes it (in query blocks where the load turned them on), and the
+// whole fused call beside it.
+const attentionScale = 1 / Math.sqrt(headDim);
+const wholeAttentionMs =
   layers *
   timed(3, () =>
-    mx.tidy(() =>
-      mx.eval(mx.fast.scaledDotProductAttention(q, k, v, { scale: 1 / Math.sqrt(headDim), mask: "causal" })),
-    ),
+    mx.tidy(() => mx.eval(mx.fast.scaledDotProductAttention(q, k, v, { scale: attentionScale, mask: "causal" }))),
   );
+const attentionMs =
+  compute.queryBlocks && length >= BLOCKED_FROM
+    ? layers * timed(3, () => mx.tidy(() => mx.eval(causalAttentionInQueryBlocks(q, k, v, attentionScale))))
+    : wholeAttentionMs;
 const activationMs =
   layers * timed(3, () => mx.tidy(() => mx.eval(mx.multiply(mx.multiply(gate, mx.sigmoid(gate)), up))));
 const normMs = 2 * layers * timed(3, () => mx.tidy(() => mx.eval(mx.fast.rmsNorm(x, scale, 1e-6))));
@@ -120,6 +126,8 @@ console.log(
     graphMs: round(graphMs),
     ...Object.fromEntries(Object.entries(parts).map(([key, value]) => [key, round(value)])),
     restMs: round(prefillMs - Object.values(parts).reduce((a, b) => a + b, 0)),
+    queryBlocks: compute.queryBlocks,
+    wholeAttentionMs: round(wholeAttentionMs),
     decodeGraphMs: round(decodeGraphMs),
     decodeStepMs: round(decodeStepMs),
   }),

@@ -4,7 +4,9 @@
 // GEMM shim preloaded. The sides run interleaved, one process each, ROUNDS times; medians.
 // Runs that would take minutes (half-precision and 4-bit kernels) use fewer tokens, as the table
 // says. The shaped checkpoints come from bench/speed/make_checkpoints.py.
-// Usage: node --conditions=mlux-source --import tsx bench/speed/run.ts ROUNDS [DIR ...]
+// `--only PREFIX` runs only the sides whose label starts with it ("mlux": mlux's rows alone, e.g.
+// to measure them under another OPENBLAS_NUM_THREADS).
+// Usage: node --conditions=mlux-source --import tsx bench/speed/run.ts ROUNDS [--only PREFIX] [DIR ...]
 import { loadavg } from "node:os";
 import { commit, type Result, runMlux, runPython, today } from "../peers.ts";
 
@@ -41,7 +43,7 @@ const PLANS: Plan[] = [
 
 const mlux = (dtype: string) => (dir: string, p: number, d: number) =>
   runMlux("bench/speed/mlux_speed.ts", [dir, dtype, String(p), String(d)]);
-const SIDES: Side[] = [
+const ALL_SIDES: Side[] = [
   { label: "mlux auto", run: mlux("auto"), slow: false },
   { label: "mlux native", run: mlux("native"), slow: true },
   {
@@ -62,13 +64,20 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 };
 
-const [roundsArg, ...dirs] = process.argv.slice(2);
+const [roundsArg, ...rest] = process.argv.slice(2);
 const rounds = Number(roundsArg);
-if (!Number.isInteger(rounds) || rounds < 1) throw new Error("usage: run.ts ROUNDS [DIR ...]");
+const onlyAt = rest.indexOf("--only");
+const only = onlyAt >= 0 ? rest[onlyAt + 1] : "";
+const dirs = onlyAt >= 0 ? rest.filter((_, i) => i !== onlyAt && i !== onlyAt + 1) : rest;
+if (!Number.isInteger(rounds) || rounds < 1 || only === undefined) {
+  throw new Error("usage: run.ts ROUNDS [--only PREFIX] [DIR ...]");
+}
 const plans = dirs.length ? PLANS.filter((p) => dirs.includes(p.dir)) : PLANS;
+const SIDES = ALL_SIDES.filter((s) => s.label.startsWith(only));
+if (SIDES.length === 0) throw new Error(`--only ${only}: no side's label starts with it`);
 
 const lines = [
-  `### Linux CPU speed, ${rounds} interleaved rounds (commit ${commit}, ${today})`,
+  `### Linux CPU speed, ${rounds} interleaved rounds, OPENBLAS_NUM_THREADS=${process.env.OPENBLAS_NUM_THREADS ?? "unset"} (commit ${commit}, ${today})`,
   "",
   "| checkpoint | side | tokens (prefill / decode) | prefill tok/s | decode tok/s | MLX peak MiB | max RSS MiB | rounds | load avg (1 min) |",
   "|---|---|---|---|---|---|---|---|---|",
@@ -99,7 +108,11 @@ for (const plan of plans) {
     }
     const rs = results.get(side.label) as Result[];
     const [p, d] = side.slow ? plan.reduced : plan.full;
-    const m = (key: string, digits = 1) => median(rs.map((r) => r[key] as number)).toFixed(digits);
+    // Three significant digits below 1 (the slow sides' tok/s), else `digits` decimals.
+    const m = (key: string, digits = 1) => {
+      const value = median(rs.map((r) => r[key] as number));
+      return value < 1 && digits > 0 ? value.toPrecision(3) : value.toFixed(digits);
+    };
     lines.push(
       `| ${plan.dir} | ${side.label} | ${p} / ${d} | ${m("prefillTokensPerSecond")} | ${m("decodeTokensPerSecond")} | ${m("peakMiB", 0)} | ${m("maxRssMiB", 0)} | ${rs.length} | ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)} |`,
     );

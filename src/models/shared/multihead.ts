@@ -16,6 +16,7 @@ import type { RotaryEmbedding } from "../../nn/layers/rope.ts";
 import { Module } from "../../nn/module.ts";
 import type { KVCache } from "../cache/kv-cache.ts";
 import { createCausalMask, PaddedMask } from "../cache/masks.ts";
+import { BLOCKED_FROM, causalAttentionInQueryBlocks } from "./query-blocks.ts";
 
 /** "causal", an array mask, none, or a left-padded batch's mask and per-row RoPE offsets. */
 export type AttentionMask = MxArray | "causal" | PaddedMask | null;
@@ -61,9 +62,18 @@ export abstract class MultiHeadAttention extends Module {
   hook_result = new HookPoint();
 
   /**
+   * Whether causal attention over BLOCKED_FROM or more queries runs in query blocks
+   * (query-blocks.ts): set at load where mlux chose the compute dtype itself (compute-dtype.ts),
+   * never under "native", which computes exactly as mlx-lm.
+   */
+  _queryBlocks = false;
+
+  /**
    * Rotates queries and keys (when there is a rope), updates the cache and attends; per-head
    * outputs [B, heads, L, D] out. The fused kernel runs unless the scores or the pattern are
-   * hooked or soft-capped; then attention is written out as MLX's own CPU fallback computes it.
+   * hooked or soft-capped; then attention is written out as MLX's own CPU fallback computes it,
+   * whole (hooks see the model's full pattern). Unhooked causal attention over a long prompt runs
+   * in query blocks when `_queryBlocks` is on.
    * A PaddedMask rotates each row from its own offset (its first real token at position 0).
    */
   protected attend(queries: MxArray, keys: MxArray, values: MxArray, options: AttendOptions): MxArray {
@@ -80,6 +90,10 @@ export abstract class MultiHeadAttention extends Module {
     values = this.hook_v.call(values);
     if (cache) [keys, values] = cache.updateAndFetch(keys, values);
     if (options.softcap === undefined && !this.hook_scores.hooked && !this.hook_pattern.hooked) {
+      const length = queries.shape[2] as number;
+      if (this._queryBlocks && mask === "causal" && length >= BLOCKED_FROM && (keys.shape[2] as number) >= length) {
+        return causalAttentionInQueryBlocks(queries, keys, values, options.scale);
+      }
       return mx.fast.scaledDotProductAttention(queries, keys, values, { scale: options.scale, mask });
     }
     return this.#writtenOut(queries, keys, values, mask, options);

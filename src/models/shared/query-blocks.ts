@@ -1,0 +1,55 @@
+// Causal attention one block of queries at a time, each block against the keys up to its last
+// query only. MLX's CPU attention writes out every score, masks it and takes its exponential
+// (libmlx's CPU exp costs about 36 ns an element), so a causal prompt of L tokens pays for L² scores
+// of which half are masked; in blocks of B queries it pays for about L²/2 + L·B/2. Measured alone
+// (one layer, 512 positions, one OpenBLAS thread): Qwen3-0.6B's shape 124 ms → 69 ms, tiny-lm's
+// 30 ms → 18 ms (BENCHMARKS.md, "Causal attention in query blocks").
+//
+// Each block is MLX's own fused attention on a slice, so the values are the same softmax and
+// products as the whole call; only the length of the key axis each sum runs over changes, which
+// changes the summation order (largest difference measured 1.3e-6 at float32). That is why the
+// blocks run only where mlux chose the dtype itself (see `queryBlocksFor` in compute-dtype.ts):
+// "native" computes exactly as mlx-lm does.
+import type { MxArray } from "../../mx/array.ts";
+import * as mx from "../../mx/index.ts";
+
+/** Queries per block: 64 was fastest or within noise of it at every shape measured (32 to 256 tried). */
+export const QUERY_BLOCK = 64;
+
+/**
+ * The shortest query length that runs in blocks: from 128 queries (two blocks) the blocks were
+ * faster at every shape measured; at 64 one block is the whole call.
+ */
+export const BLOCKED_FROM = 128;
+
+/**
+ * softmax(q kᵀ · scale + causal mask) v as mx.fast's "causal" (lower-right aligned: query i of L sees
+ * keys 0 to K - L + i), computed per block of `block` queries. q [B, heads, L, D]; k, v [B, kvHeads,
+ * K, D] with K >= L.
+ */
+export function causalAttentionInQueryBlocks(
+  queries: MxArray,
+  keys: MxArray,
+  values: MxArray,
+  scale: number,
+  block = QUERY_BLOCK,
+): MxArray {
+  const length = queries.shape[2] as number;
+  const keyLength = keys.shape[2] as number;
+  if (keyLength < length)
+    throw new Error(`causal attention needs at least as many keys (${keyLength}) as queries (${length})`);
+  const blocks: MxArray[] = [];
+  for (let start = 0; start < length; start += block) {
+    const end = Math.min(start + block, length);
+    const seen = keyLength - length + end; // the keys the block's last query sees
+    blocks.push(
+      mx.fast.scaledDotProductAttention(
+        mx.index(queries, ":", ":", `${start}:${end}`, ":"),
+        mx.index(keys, ":", ":", `:${seen}`, ":"),
+        mx.index(values, ":", ":", `:${seen}`, ":"),
+        { scale, mask: "causal" },
+      ),
+    );
+  }
+  return blocks.length === 1 ? (blocks[0] as MxArray) : mx.concatenate(blocks, 2);
+}
