@@ -45,7 +45,11 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 const results: Record<string, number[]> = {};
 const add = (peer: string, out: Record<string, unknown>) => {
-  for (const [k, v] of Object.entries(out)) if (typeof v === "number") (results[`${peer} ${k}`] ??= []).push(v);
+  for (const [k, v] of Object.entries(out)) {
+    if (typeof v !== "number") continue;
+    const key = `${peer} ${k}`;
+    results[key] = [...(results[key] ?? []), v];
+  }
 };
 for (let r = 0; r < rounds; r++) {
   add(

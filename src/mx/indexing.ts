@@ -93,7 +93,10 @@ function axisText(axis: number, size: number): string {
 function checkPositions(positions: MxArray, size: number, where: string): void {
   if (positions.size === 0) return;
   const known = hostRange(positions);
-  if (known) return requireWithin(known.min, known.max, size, where);
+  if (known) {
+    requireWithin(known.min, known.max, size, where);
+    return;
+  }
   const lo = wrap(n.min(positions.handle, null, false));
   const hi = wrap(n.max(positions.handle, null, false));
   try {
