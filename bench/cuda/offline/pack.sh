@@ -37,6 +37,8 @@ GYPI
   node node_modules/node-gyp/bin/node-gyp.js build --jobs=max >/dev/null)
 cp "$tmp/addon/build/Release/mlux.node" "$out/c/"
 git ls-files -co --exclude-standard -- src bench test scripts package.json | tar cf - -T - | xz -T0 -6 > "$out/d/src.tar.xz"
+git rev-parse --short HEAD > "$out/d/commit"
+cp bench/cuda/offline/setup.sh "$out/d/"
 python3 - "$tmp/manifest.json" <<'PY'
 import json, sys
 keep = {"llama", "gpt2", "qwen3", "gemma2", "granite", "gpt_neox"}

@@ -18,4 +18,5 @@ tar xJf "$pack"/d/src.tar.xz -C "$work"
 mkdir -p "$work"/build/Release "$work"/.checkpoints && cp "$pack"/c/mlux.node "$work"/build/Release/
 tar xJf "$pack"/d/checkpoints.tar.xz -C "$work"/.checkpoints
 export MLUX_ORACLE_VENV=$(dirname "$(dirname "$(command -v python3)")")
+export MLUX_BENCH_COMMIT=$(cat "$pack"/d/commit)
 set +e
