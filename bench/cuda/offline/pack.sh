@@ -47,7 +47,7 @@ json.dump(m, open(sys.argv[1], "w"), indent=1)
 PY
 (cd .checkpoints && tar chf - llama/fp32 llama/q4 gpt2/fp32 gpt2/q4 qwen3/fp32 gemma2/fp32 gemma2/q4 granite/fp32 \
   granite/q4 gpt_neox/fp32 gpt_neox/q4 -C "$tmp" manifest.json) | xz -T0 -6 > "$tmp/pack/checkpoints.tar.xz"
-tar cf - -C "$tmp/pack" . | split -n 3 -d - "$tmp/part-"
+tar cf "$tmp/all.tar" -C "$tmp/pack" . && split -n 3 -d "$tmp/all.tar" "$tmp/part-"
 for i in 1 2 3; do mv "$tmp/part-0$((i - 1))" "$out/$i/part"; done
 rm -rf "$tmp"
 du -sh "$out"/*
