@@ -29,5 +29,8 @@ export function runPython(script: string, args: string[], options: { gemmShim?: 
   );
 }
 
-export const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
+// MLUX_BENCH_COMMIT names it where the checkout has no git history (a copy on another machine).
+export const commit =
+  process.env.MLUX_BENCH_COMMIT ??
+  execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
 export const today = new Date().toISOString().slice(0, 10);

@@ -8,6 +8,7 @@
 import { readFileSync } from "node:fs";
 import { PerformanceObserver } from "node:perf_hooks";
 import { HookedModel, mx } from "mlux";
+import { deferRangeCheck } from "../../src/mx/deferred-range.ts";
 
 const [dir, flag] = process.argv.slice(2);
 if (!dir) throw new Error("usage: diag.ts CHECKPOINT_DIR [--decode-only]");
@@ -67,8 +68,9 @@ async function prefill(rows: number) {
   };
 }
 
-// Greedy decoding pipelined as generateStep does it: build step n+1 from step n's unread token,
-// schedule it, then read step n's token. Build and wait are timed apart.
+// Greedy decoding pipelined as generateStep does it: build step n+1 from step n's unread token
+// (its range check deferred, as generateStep does: otherwise the embedding's check reads the token
+// and building waits for step n), schedule it, then read step n's token. Build and wait are timed apart.
 async function decode() {
   const cache = model.makeCache();
   const prompt = tokens(1, work.decodePrompt)[0] as number[];
@@ -85,6 +87,7 @@ async function decode() {
   for (let n = 0; n < work.decodeTokens; n++) {
     const t0 = now();
     const input = mx.reshape(current, [1, 1]);
+    deferRangeCheck(input);
     const next = step(input);
     input.dispose();
     mx.scheduleEval(next);

@@ -44,19 +44,19 @@ CONFIG = {
 }
 
 
-def main(out: Path) -> None:
+def main(out: Path, config: dict = CONFIG, dtype: mx.Dtype = mx.bfloat16) -> None:
     out.mkdir(parents=True, exist_ok=True)
     mx.random.seed(0)
-    model = Model(ModelArgs.from_dict(CONFIG))
+    model = Model(ModelArgs.from_dict(config))
     weights = {}
     for name, value in tree_flatten(model.parameters()):
         if name.endswith("norm.weight"):
-            weights[name] = mx.ones(value.shape, dtype=mx.bfloat16)
+            weights[name] = mx.ones(value.shape, dtype=dtype)
         else:
-            weights[name] = (0.02 * mx.random.normal(value.shape)).astype(mx.bfloat16)
+            weights[name] = (0.02 * mx.random.normal(value.shape)).astype(dtype)
     mx.eval(weights)
     mx.save_safetensors(str(out / "model.safetensors"), weights, metadata={"format": "mlx"})
-    (out / "config.json").write_text(json.dumps(CONFIG, indent=2))
+    (out / "config.json").write_text(json.dumps(config, indent=2))
     print(json.dumps({"dir": str(out), "parameters": sum(v.size for v in weights.values())}))
 
 

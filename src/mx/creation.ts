@@ -1,6 +1,7 @@
 // Making arrays: from JS data, from raw bytes, and the standard constructors.
 import { MxArray, type NestedList, wrap } from "./array.ts";
 import { type AnyTypedArray, type DType, dtypeCode, ITEM_SIZE, isFloating, isInteger } from "./dtype.ts";
+import { rangeOf, recordHostRange } from "./host-range.ts";
 import { integerData } from "./integer-data.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, operand } from "./operand.ts";
@@ -104,7 +105,8 @@ export function array(data: ArrayData, dtype?: DType): MxArray {
     // As Python MLX does with float64 NumPy arrays: float32 unless float64 is asked for (float64
     // runs on the CPU only).
     const target = dtype ?? (stored === "float64" ? "float32" : stored);
-    return wrap(target !== stored ? convertOwned(handle, target) : handle);
+    if (target !== stored) return wrap(convertOwned(handle, target));
+    return isInteger(stored) ? recordHostRange(wrap(handle), rangeOf(typed)) : wrap(handle);
   }
   const { flat, shape, kind } = flatten(data as NestedList);
   let typed: AnyTypedArray;
@@ -129,7 +131,8 @@ export function array(data: ArrayData, dtype?: DType): MxArray {
       natural === "float64" ? Float64Array.from(flat as number[], Number) : Float32Array.from(flat as number[], Number);
   }
   handle = n.fromBytes(bytesOf(typed), shape, dtypeCode(natural)) as Handle;
-  return wrap(dtype && dtype !== natural ? convertOwned(handle, dtype) : handle);
+  if (dtype && dtype !== natural) return wrap(convertOwned(handle, dtype));
+  return isInteger(natural) ? recordHostRange(wrap(handle), rangeOf(typed)) : wrap(handle);
 }
 
 // bigint elements as int64, refusing those int64 cannot hold (BigInt64Array would wrap them).

@@ -4,6 +4,7 @@ import { MxArray, wrap } from "./array.ts";
 import { array as arrayFrom } from "./creation.ts";
 import { clampDeferred } from "./deferred-range.ts";
 import { isInteger } from "./dtype.ts";
+import { hostRange } from "./host-range.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, type Operand, operand } from "./operand.ts";
 import { evaluate } from "./runtime.ts";
@@ -91,19 +92,26 @@ function axisText(axis: number, size: number): string {
 // (it reads out of bounds), so this evaluates the positions: their min and max are read here.
 function checkPositions(positions: MxArray, size: number, where: string): void {
   if (positions.size === 0) return;
+  const known = hostRange(positions);
+  if (known) {
+    requireWithin(known.min, known.max, size, where);
+    return;
+  }
   const lo = wrap(n.min(positions.handle, null, false));
   const hi = wrap(n.max(positions.handle, null, false));
   try {
     evaluate(lo, hi);
-    const min = Number(lo.item());
-    const max = Number(hi.item());
-    if (min < -size || max >= size) {
-      const bad = min < -size ? min : max;
-      throw new RangeError(`index ${bad} is out of range for ${where} (valid: ${-size} to ${size - 1})`);
-    }
+    requireWithin(Number(lo.item()), Number(hi.item()), size, where);
   } finally {
     lo.dispose();
     hi.dispose();
+  }
+}
+
+function requireWithin(min: number, max: number, size: number, where: string): void {
+  if (min < -size || max >= size) {
+    const bad = min < -size ? min : max;
+    throw new RangeError(`index ${bad} is out of range for ${where} (valid: ${-size} to ${size - 1})`);
   }
 }
 

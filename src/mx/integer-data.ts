@@ -25,6 +25,7 @@ export function integerData(values: readonly unknown[], dtype: DType): AnyTypedA
   const range = INTEGER_RANGE[dtype];
   if (!range) throw new TypeError(`${dtype} is not an integer dtype`);
   const [lo, hi] = range;
+  if (dtype !== "int64" && dtype !== "uint64") return narrowIntegerData(values, dtype, Number(lo), Number(hi));
   const exact = values.map((v, i) => {
     let whole: bigint;
     if (typeof v === "bigint") whole = v;
@@ -36,8 +37,12 @@ export function integerData(values: readonly unknown[], dtype: DType): AnyTypedA
     }
     return whole;
   });
-  if (dtype === "int64") return BigInt64Array.from(exact);
-  if (dtype === "uint64") return BigUint64Array.from(exact);
+  return dtype === "int64" ? BigInt64Array.from(exact) : BigUint64Array.from(exact);
+}
+
+// Dtypes of at most 32 bits, whose whole range JS numbers hold exactly: the same checks without a
+// bigint per element (token ids pass through here on every forward pass).
+function narrowIntegerData(values: readonly unknown[], dtype: DType, lo: number, hi: number): AnyTypedArray {
   const Typed = {
     uint8: Uint8Array,
     uint16: Uint16Array,
@@ -46,5 +51,18 @@ export function integerData(values: readonly unknown[], dtype: DType): AnyTypedA
     int16: Int16Array,
     int32: Int32Array,
   }[dtype as "int32"];
-  return Typed.from(exact, Number);
+  const out = new Typed(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    let whole: number;
+    if (typeof v === "number" && Number.isFinite(v)) whole = Math.trunc(v);
+    else if (typeof v === "bigint") whole = v < BigInt(lo) || v > BigInt(hi) ? Number.NaN : Number(v);
+    else if (typeof v === "boolean") whole = v ? 1 : 0;
+    else throw new RangeError(`element ${i} (${describe(v)}) cannot be stored as ${dtype}`);
+    if (!(whole >= lo && whole <= hi)) {
+      throw new RangeError(`element ${i} (${String(v)}) is out of range for ${dtype} (${lo} to ${hi})`);
+    }
+    out[i] = whole;
+  }
+  return out;
 }

@@ -2,6 +2,7 @@
 import type { MxArray } from "../../mx/array.ts";
 import { isDeferred } from "../../mx/deferred-range.ts";
 import type { DType } from "../../mx/dtype.ts";
+import { hostRange } from "../../mx/host-range.ts";
 import * as mx from "../../mx/index.ts";
 import { Module } from "../module.ts";
 import { dequantizeWide, packedWidth, type QuantizationSpec } from "./linear.ts";
@@ -80,7 +81,9 @@ function requireTokenIds(x: MxArray): void {
     throw new TypeError(`token ids must be an integer Array, got ${dtype}`);
   }
   if (x.size === 0 || dtype.startsWith("uint") || isDeferred(x)) return;
-  const least = mx.tidy(() => mx.min(x).item() as number | bigint);
+  // Ids made from JavaScript numbers are checked from the values read as they were made, without
+  // waiting for the device.
+  const least = hostRange(x)?.min ?? mx.tidy(() => mx.min(x).item() as number | bigint);
   if (least < 0) throw new RangeError(`token id ${least} is negative; token ids run from 0 to the vocabulary size - 1`);
 }
 

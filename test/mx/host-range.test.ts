@@ -1,0 +1,60 @@
+// Integer arrays made from JavaScript data carry the range of their values, read as they were made:
+// index checks use it instead of reading the array back (a device sync on a GPU), with the same
+// errors for out-of-range positions.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { mx } from "mlux";
+import { hostRange } from "../../src/mx/host-range.ts";
+import { Embedding } from "../../src/nn/layers/embedding.ts";
+
+const table = mx.reshape(mx.arange(12, undefined, undefined, "float32"), [4, 3]);
+
+describe("the host range of integer arrays made from JavaScript data", () => {
+  test("lists and integer typed arrays record their least and greatest values", () => {
+    mx.tidy(() => {
+      assert.deepEqual(
+        hostRange(
+          mx.array([
+            [3, -2],
+            [7, 0],
+          ]),
+        ),
+        { min: -2, max: 7 },
+      );
+      assert.deepEqual(hostRange(mx.array([5, 1, 9], "int32")), { min: 1, max: 9 });
+      assert.deepEqual(hostRange(mx.array(new Int32Array([4, -8, 2]))), { min: -8, max: 4 });
+      assert.deepEqual(hostRange(mx.array(new BigInt64Array([10n, -3n]))), { min: -3, max: 10 });
+    });
+  });
+
+  test("arrays made on the device, converted or floating carry none", () => {
+    mx.tidy(() => {
+      const ids = mx.array([1, 2, 3]);
+      assert.equal(hostRange(mx.add(ids, 1)), undefined);
+      assert.equal(hostRange(mx.array([1, 2], "float32")), undefined);
+      assert.equal(hostRange(mx.array(new Int32Array([1, 2]), "int64")), undefined);
+      assert.equal(hostRange(mx.array([], "int32")), undefined);
+    });
+  });
+
+  test("take refuses out-of-range positions made from JavaScript data, naming the position", () => {
+    mx.tidy(() => {
+      assert.throws(() => mx.take(table, mx.array([0, 4]), 0), /index 4 is out of range for axis 0 .*valid: -4 to 3/);
+      assert.throws(() => mx.take(table, mx.array(new Int32Array([-5])), 0), /index -5 is out of range/);
+      assert.deepEqual(mx.take(table, mx.array([3, -4]), 0).tolist(), [
+        [9, 10, 11],
+        [0, 1, 2],
+      ]);
+    });
+  });
+
+  test("an embedding refuses negative token ids from JavaScript data and from the device alike", () => {
+    const embedding = new Embedding(4, 3);
+    mx.tidy(() => {
+      assert.throws(() => embedding.call(mx.array([[1, -1]], "int32")), /token id -1 is negative/);
+      assert.throws(() => embedding.call(mx.subtract(mx.array([[1, 0]], "int32"), 1)), /token id -1 is negative/);
+      assert.throws(() => embedding.call(mx.array([[4]], "int32")), /index 4 is out of range/);
+    });
+    embedding.weight.dispose();
+  });
+});
