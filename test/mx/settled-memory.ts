@@ -13,3 +13,16 @@ export async function settledMemory(): Promise<number> {
   }
   return bytes;
 }
+
+/** The number of live arrays once dropped ones are released (as settledMemory). */
+export async function settledLiveArrays(): Promise<number> {
+  let count = -1;
+  for (let i = 0; i < 10; i++) {
+    globalThis.gc?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    const next = mx.liveArrays();
+    if (next === count) return next;
+    count = next;
+  }
+  return count;
+}
