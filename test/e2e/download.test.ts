@@ -4,21 +4,16 @@
 // facts show it; Cancel stops the download and leaves nothing in the cache; an unknown id shows the
 // Hub's 404 plainly while the model keeps serving. A screenshot goes to test-artifacts/screenshots/.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { type RunningServer, startServer } from "../../src/server/start.ts";
 import { type FakeHub, startFakeHub } from "../load/fake-hub.ts";
+import { openPage, preparePages, ROOT, SHOTS, TINY } from "./browser.ts";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const TINY = join(ROOT, "fixtures", "tiny-lm-f16");
 const FIRST = join(ROOT, "fixtures", "tiny-lm-4bit");
-const SHOTS = join(ROOT, "test-artifacts", "screenshots");
-const CHROMIUM = process.env.MLUX_CHROMIUM ?? "/usr/bin/chromium";
 const cacheDir = mkdtempSync(join(tmpdir(), "mlux-e2e-hub-"));
 const savedCache = process.env.HF_HUB_CACHE;
 
@@ -26,23 +21,15 @@ let hub: FakeHub;
 let server: RunningServer;
 let browser: Browser;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 before(async () => {
-  execFileSync(process.execPath, [join(ROOT, "scripts", "setup-chromium.mjs")], { stdio: "inherit" });
-  execFileSync(
-    process.execPath,
-    [join(ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "web/vite.config.ts"],
-    { cwd: ROOT, stdio: "inherit" },
-  );
-  mkdirSync(SHOTS, { recursive: true });
+  preparePages();
   process.env.HF_HUB_CACHE = cacheDir;
   // 64 KiB pieces 10 ms apart: the 11 MB fixture takes about 2 s, so the bar is seen moving.
   hub = await startFakeHub({ "org/tiny-lm": TINY, "org/tiny-lm-2": TINY }, { pieceBytes: 64 * 1024, pieceDelayMs: 10 });
   server = await startServer({ model: FIRST, port: 0, hubUrl: hub.url });
-  browser = await chromium.launch({ executablePath: CHROMIUM });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on("pageerror", (error) => pageErrors.push(error.message));
+  ({ browser, page, pageErrors } = await openPage());
 });
 
 after(async () => {

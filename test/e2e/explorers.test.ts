@@ -4,11 +4,9 @@
 // process owns the model's thread, so the test calls the same library functions on its own copy
 // of the weights). A screenshot of each explorer goes to test-artifacts/screenshots/.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import {
   ablation,
   activationPatching,
@@ -21,38 +19,22 @@ import {
   patchAcrossLayers,
   steeringVector,
 } from "mlux";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { streamGenerate } from "../../src/generate/stream.ts";
 import { type RunningServer, startServer } from "../../src/server/start.ts";
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const TINY = join(ROOT, "fixtures", "tiny-lm-f16");
-const SHOTS = join(ROOT, "test-artifacts", "screenshots");
-const CHROMIUM = process.env.MLUX_CHROMIUM ?? "/usr/bin/chromium";
+import { openPage, preparePages, ROOT, SHOTS, TINY } from "./browser.ts";
 
 let server: RunningServer;
 let browser: Browser;
 let page: Page;
 let hm: HookedModel;
-const pageErrors: string[] = [];
+let pageErrors: string[] = [];
 
 before(async () => {
-  // The set-up a fresh machine needs: the browser (installed when missing) and the built pages.
-  execFileSync(process.execPath, [join(ROOT, "scripts", "setup-chromium.mjs")], { stdio: "inherit" });
-  execFileSync(
-    process.execPath,
-    [join(ROOT, "node_modules", "vite", "bin", "vite.js"), "build", "--config", "web/vite.config.ts"],
-    {
-      cwd: ROOT,
-      stdio: "inherit",
-    },
-  );
-  mkdirSync(SHOTS, { recursive: true });
+  preparePages();
   server = await startServer({ model: TINY, port: 0 });
   hm = await HookedModel.fromPretrained(TINY);
-  browser = await chromium.launch({ executablePath: CHROMIUM });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on("pageerror", (error) => pageErrors.push(error.message));
+  ({ browser, page, pageErrors } = await openPage());
 });
 
 after(async () => {
