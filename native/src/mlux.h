@@ -84,7 +84,7 @@ void ReleaseAllHandles();
 // computed are reported to V8 as external memory (handles.cc). RequireMemoryFor calls it.
 void NoteEvaluation();
 // fork_guard.cc: remembers the streams evaluations run on, so that a fork() (how Node starts a
-// child process) first waits for them to be idle. RequireMemoryFor calls it.
+// child process) first waits for them to be idle. RequireMemoryFor calls it for each evaluation.
 void NoteStreamsInUse();
 
 // ---- memory --------------------------------------------------------------------------------
