@@ -6,7 +6,7 @@ import type { HookedModel, ModelInput } from "../hooks/hooked-model.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { checkOptionKeys, keysOf } from "../nn/option-keys.ts";
-import { type Edit, runEdits } from "./batched-edits.ts";
+import { type Edit, passedRunOptions, runEdits } from "./batched-edits.ts";
 import { type Metric, readMetric, resolveMetric } from "./metric.ts";
 import { checkPositions, checkSite, HEAD_SITE, onePrompt, type Site, siteLayers } from "./sites.ts";
 
@@ -134,10 +134,7 @@ export function ablation(hm: HookedModel, options: AblationOptions): AblationRes
         reference ??= mx.keep(mx.astype(logits, "float32"));
         return readMetric(resolved, logits, reference);
       },
-      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-      ...(options.sharePrefix === undefined ? {} : { sharePrefix: options.sharePrefix }),
-      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...passedRunOptions(options),
     });
     const values = edited.tolist() as number[];
     const baseline = mx.index(base, 0).item() as number;

@@ -25,8 +25,3 @@ export function stepDone(
   options.onProgress?.(done, total);
   if (options.signal?.aborted) throw new AbortError(what, done, total, options.signal.reason);
 }
-
-/** Throws at the start when the signal is already aborted (nothing computed yet). */
-export function checkNotAborted(signal: AbortSignal | undefined, what: string, total: number): void {
-  if (signal?.aborted) throw new AbortError(what, 0, total, signal.reason);
-}

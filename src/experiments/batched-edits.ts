@@ -44,6 +44,19 @@ export interface EditRunOptions {
   signal?: AbortSignal;
 }
 
+/** The options of runEdits an experiment passes on from its own, those that were given. */
+export function passedRunOptions(
+  options: Partial<Pick<EditRunOptions, "batchSize" | "sharePrefix" | "onProgress" | "signal">>,
+): Omit<EditRunOptions, "readout"> {
+  const { batchSize, sharePrefix, onProgress, signal } = options;
+  return {
+    ...(batchSize === undefined ? {} : { batchSize }),
+    ...(sharePrefix === undefined ? {} : { sharePrefix }),
+    ...(onProgress === undefined ? {} : { onProgress }),
+    ...(signal === undefined ? {} : { signal }),
+  };
+}
+
 export interface EditRunResult {
   /** The readout of the unedited prompt (1 row). */
   base: MxArray;

@@ -8,7 +8,7 @@ import type { HookedModel, ModelInput } from "../hooks/hooked-model.ts";
 import type { MxArray } from "../mx/array.ts";
 import * as mx from "../mx/index.ts";
 import { checkOptionKeys, keysOf } from "../nn/option-keys.ts";
-import { type Edit, runEdits } from "./batched-edits.ts";
+import { type Edit, passedRunOptions, runEdits } from "./batched-edits.ts";
 import { type Metric, readMetric, resolveMetric } from "./metric.ts";
 import { checkPositions, checkSite, HEAD_SITE, onePrompt, type Site, siteLayers } from "./sites.ts";
 
@@ -159,9 +159,7 @@ export function activationPatching(hm: HookedModel, options: PatchingOptions): P
     }
     const { base, edited } = runEdits(hm, target, edits, {
       readout: read,
-      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...passedRunOptions(options),
     });
     const values = edited.tolist() as number[];
     base.dispose();
@@ -273,9 +271,7 @@ export function patchAcrossLayers(hm: HookedModel, options: LayerSweepOptions): 
   try {
     const { base, edited } = runEdits(hm, target, edits, {
       readout: (l) => mx.astype(l, "float32"),
-      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-      ...(options.signal === undefined ? {} : { signal: options.signal }),
+      ...passedRunOptions(options),
     });
     const baseline = namedTopTokens(hm, base, k)[0] as NamedToken[];
     const patched = namedTopTokens(hm, edited, k);
