@@ -27,6 +27,7 @@ import {
 } from "../protocol.ts";
 import { catalog, whyNotFound } from "./catalog.ts";
 import { downloadAndLoad, isDownloading } from "./download.ts";
+import { sendEvent, startEventStream } from "./event-stream.ts";
 import { checkRun, LimitError } from "./limits.ts";
 import { JobQueue, QueueFull } from "./queue.ts";
 
@@ -232,18 +233,12 @@ function stream(
     let id: number | undefined;
     let ended = false;
     const raw = reply.raw;
-    const write = (event: StreamEvent) => {
-      if (!raw.writableEnded && !raw.destroyed) raw.write(`data: ${JSON.stringify(event)}\n\n`);
-    };
     try {
       id = queue.add(job, {
-        onEvent: (event) => {
-          if (!raw.headersSent) start();
-          write(event);
-        },
+        onEvent: (event) => sendEvent(reply, event),
         onDone: () => {
           ended = true;
-          if (!raw.headersSent) start();
+          startEventStream(reply);
           raw.end();
           resolve();
         },
@@ -252,15 +247,7 @@ function stream(
       reject(error instanceof QueueFull ? new HttpError(503, error.message) : error);
       return;
     }
-    function start() {
-      reply.hijack();
-      raw.writeHead(200, {
-        "content-type": "text/event-stream; charset=utf-8",
-        "cache-control": "no-store",
-        "x-content-type-options": "nosniff",
-      });
-    }
-    if (!raw.headersSent) start();
+    startEventStream(reply);
     raw.on("close", () => {
       if (!ended && id !== undefined) queue.stop(id);
     });

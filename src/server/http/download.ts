@@ -8,6 +8,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { DownloadError, downloadModel } from "../../load/download.ts";
 import type { DownloadChunk, DownloadRequest, StreamEvent } from "../protocol.ts";
+import { sendEvent, startEventStream } from "./event-stream.ts";
 import type { JobQueue } from "./queue.ts";
 
 const PROGRESS_MS = 100;
@@ -27,16 +28,9 @@ export async function downloadAndLoad(
   hubUrl: string | undefined,
 ): Promise<void> {
   const { model, revision } = body;
-  reply.hijack();
+  startEventStream(reply);
   const raw = reply.raw;
-  raw.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
-  });
-  const write = (event: StreamEvent) => {
-    if (!raw.writableEnded && !raw.destroyed) raw.write(`data: ${JSON.stringify(event)}\n\n`);
-  };
+  const write = (event: StreamEvent) => sendEvent(reply, event);
   const cancel = new AbortController();
   let loadId: number | undefined;
   let ended = false;
