@@ -18,8 +18,8 @@ const LINE_HEIGHT = 17;
 export function textColumns(columns: readonly TextColumn[], columnWidth = 380): SVGSVGElement {
   const pad = 10;
   const chars = Math.floor((columnWidth - 2 * pad) / CHAR_WIDTH);
-  const wrapped = columns.map((c) => ({ lead: wrap(c.lead ?? "", chars), all: wrap((c.lead ?? "") + c.text, chars) }));
-  const lines = Math.max(1, ...wrapped.map((w) => w.all.length));
+  const wrapped = columns.map((c) => wrap((c.lead ?? "") + c.text, chars));
+  const lines = Math.max(1, ...wrapped.map((w) => w.length));
   const gap = 12;
   const width = columns.length * (columnWidth + gap);
   const height = 28 + lines * LINE_HEIGHT + 2 * pad;
@@ -49,7 +49,7 @@ export function textColumns(columns: readonly TextColumn[], columnWidth = 380): 
     // The lead's characters are drawn dim: it fills the first lines, up to its own length.
     const leadLength = (column.lead ?? "").length;
     let offset = 0;
-    (wrapped[i]?.all ?? []).forEach((line, l) => {
+    (wrapped[i] ?? []).forEach((line, l) => {
       const text = svgElement("text", { x: x + pad, y: 28 + pad + (l + 1) * LINE_HEIGHT - 4, class: "line" });
       const dim = Math.max(0, Math.min(line.length, leadLength - offset));
       if (dim > 0) text.append(svgElement("tspan", { class: "lead" }, line.slice(0, dim)));
