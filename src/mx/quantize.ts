@@ -1,8 +1,13 @@
 // Quantized weights: packing, unpacking, and matrix products on packed weights (mlx.core counterparts).
 import { type MxArray, wrap, wrapAll } from "./array.ts";
+import { defaultDevice } from "./device.ts";
 import { type DType, dtypeCode } from "./dtype.ts";
+import { matmul } from "./linalg.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, operand } from "./operand.ts";
+import { runtimeInfo } from "./runtime.ts";
+import { tidy } from "./scope.ts";
+import { swapaxes } from "./shape.ts";
 
 const n = nativeFunctions("dequantize", "fromFp8", "gatherQmm", "quantize", "quantizedMatmul", "toFp8");
 
@@ -88,6 +93,12 @@ export function quantizedMatmul(
   biases?: MxArray | null,
   options: QuantizationOptions & { transpose?: boolean } = {},
 ): MxArray {
+  if (cudaKernelIsWrongFor(x)) {
+    return tidy(() => {
+      const w = dequantize(wq, scales, biases, { ...options, dtype: x.dtype });
+      return matmul(x, (options.transpose ?? true) ? swapaxes(w, -1, -2) : w);
+    });
+  }
   return wrap(
     n.quantizedMatmul(
       operand(x),
@@ -100,6 +111,20 @@ export function quantizedMatmul(
       modeOf(options),
     ),
   );
+}
+
+/**
+ * MLX 0.32.4's CUDA quantized product returns wrong values, different from run to run, when x has
+ * more than one row and fewer than 128 elements per row: measured with Python MLX alone on an H100
+ * (bench/cuda/qmm_sweep.py: 64 inputs wrong at 4 to 20 rows, 128 and more right at every row count).
+ * Only tiny models have such layers, so there the product runs on the unpacked weight instead:
+ * the same values up to float rounding, at a cost that does not matter at that size.
+ */
+function cudaKernelIsWrongFor(x: MxArray): boolean {
+  if (runtimeInfo.backend !== "cuda" || defaultDevice() !== "gpu") return false;
+  const shape = x.shape;
+  const inputs = shape[shape.length - 1] ?? 0;
+  return inputs < 128 && x.size / Math.max(inputs, 1) > 1;
 }
 
 export interface GatherQmmOptions extends QuantizationOptions {
