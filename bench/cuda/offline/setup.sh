@@ -23,5 +23,8 @@ tar xJf "$pack"/src.tar.xz -C "$work"
 mkdir -p "$work"/build/Release "$work"/.checkpoints && cp "$pack"/mlux.node "$work"/build/Release/
 tar xJf "$pack"/checkpoints.tar.xz -C "$work"/.checkpoints
 export MLUX_ORACLE_VENV=$(dirname "$(dirname "$(command -v python3)")")
+# The tests' oracle asks scripts/mlx-setup.mjs for the GEMM shim; with MLX_ROOT it names the MLX installed
+# above instead of downloading the wheel (no network here), and there is no shim on a CUDA build.
+export MLX_ROOT="$site/mlx"
 export MLUX_BENCH_COMMIT=$(cat "$pack"/commit)
 set +e
