@@ -8,6 +8,7 @@ import {
   createWriteStream,
   existsSync,
   mkdirSync,
+  readFileSync,
   renameSync,
   rmSync,
   statfsSync,
@@ -58,9 +59,24 @@ export interface DownloadOptions {
   signal?: AbortSignal;
   /** Longest wait for an answer or for the next bytes of a file, in ms (default 30,000; HF_HUB_DOWNLOAD_TIMEOUT in s). */
   timeoutMs?: number;
+  /**
+   * Called with config.json's parsed contents as soon as it is fetched (or found cached), before any
+   * weights: a throw stops the download, removes what it wrote, and fails it with a DownloadError of
+   * kind "unsupported" carrying the thrown message (which should name the model). loadModel passes the check that mlux runs the
+   * model's architecture, so an unsupported model costs one small file, not gigabytes.
+   */
+  checkConfig?: (config: unknown) => void;
 }
 
-export type DownloadErrorKind = "not-found" | "denied" | "not-a-model" | "unreachable" | "disk" | "cancelled" | "hub";
+export type DownloadErrorKind =
+  | "not-found"
+  | "denied"
+  | "not-a-model"
+  | "unsupported"
+  | "unreachable"
+  | "disk"
+  | "cancelled"
+  | "hub";
 
 /** Why a download failed, in words a user can act on; `kind` for code that reacts to it. */
 export class DownloadError extends Error {
@@ -127,7 +143,10 @@ export async function downloadModel(repoId: string, options: DownloadOptions = {
   } catch (error) {
     throw explain(error, "listing the model's files");
   }
-  const files = all.filter((f) => isModelFile(f.path));
+  // config.json first, so that checkConfig runs before any weights are fetched.
+  const files = all
+    .filter((f) => isModelFile(f.path))
+    .sort((a, b) => Number(b.path === "config.json") - Number(a.path === "config.json"));
   checkCheckpoint(repoId, all, files);
 
   const folder = repoFolder(repoId, cacheDir);
@@ -181,6 +200,7 @@ export async function downloadModel(repoId: string, options: DownloadOptions = {
       }
       filesDone++;
       report(file, file.size);
+      if (file.path === "config.json" && options.checkConfig) checkConfigFile(repoId, pointer, options.checkConfig);
     }
     if (revision !== sha) {
       mkdirSync(join(folder, "refs"), { recursive: true });
@@ -253,6 +273,20 @@ async function fetchToFile(url: string, target: string, options: FetchToFileOpti
 }
 
 class StallTimeout extends Error {}
+
+function checkConfigFile(repoId: string, path: string, check: (config: unknown) => void): void {
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new DownloadError("not-a-model", `${repoId}'s config.json is not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    check(config);
+  } catch (error) {
+    throw new DownloadError("unsupported", error instanceof Error ? error.message : String(error));
+  }
+}
 
 /** A checkpoint mlux loads has a config.json and safetensors weights; else say what the repository holds. */
 function checkCheckpoint(repoId: string, all: readonly RemoteFile[], files: readonly RemoteFile[]): void {

@@ -8,6 +8,7 @@ import * as mx from "../mx/index.ts";
 import { quantizeModel } from "../nn/quantize.ts";
 import type { CausalLM } from "./causal-lm.ts";
 import { applyComputeDtype, type ComputeOptions, type ComputePlan, checkComputeDtype } from "./compute-dtype.ts";
+import { checkRunnableConfig } from "./model-types.ts";
 import { buildModel } from "./registry.ts";
 
 export interface LoadedModel {
@@ -19,7 +20,8 @@ export interface LoadedModel {
   compute: ComputePlan;
 }
 
-export interface LoadOptions extends ResolveOptions, ComputeOptions {}
+/** How to find and compute a model; the architecture check of a download is loadModel's own. */
+export interface LoadOptions extends Omit<ResolveOptions, "checkConfig">, ComputeOptions {}
 
 function readWeights(dir: string): Map<string, MxArray> {
   const files = readdirSync(dir)
@@ -33,20 +35,6 @@ function readWeights(dir: string): Map<string, MxArray> {
   return weights;
 }
 
-function checkSupported(config: ModelConfig, dir: string): void {
-  if (config.model_file !== undefined) {
-    throw new Error(
-      `${dir} asks to run custom model code (${String(config.model_file)}); mlux runs only its own architectures`,
-    );
-  }
-  if (config.quantization === undefined && config.quantization_config !== undefined) {
-    throw new Error(
-      `${dir}: config.json has a "quantization_config" (${JSON.stringify(config.quantization_config)}) but no MLX "quantization" entry; ` +
-        "convert the checkpoint with mlx_lm.convert",
-    );
-  }
-}
-
 /**
  * Loads a model from a folder or a Hub id (see resolveModelPath), with its weights evaluated.
  * Missing, unexpected or misshapen weights fail with the names of all of them. `dtype` chooses
@@ -55,9 +43,10 @@ function checkSupported(config: ModelConfig, dir: string): void {
  */
 export async function loadModel(pathOrRepoId: string, options: LoadOptions = {}): Promise<LoadedModel> {
   const computeOptions: ComputeOptions = { ...options, dtype: checkComputeDtype(options.dtype) };
-  const path = await resolveModelPath(pathOrRepoId, options);
+  const checkConfig = (config: unknown) => checkRunnableConfig(config, pathOrRepoId);
+  const path = await resolveModelPath(pathOrRepoId, { ...options, checkConfig });
   const config = readModelConfig(path);
-  checkSupported(config, path);
+  checkRunnableConfig(config, path);
   const model = buildModel(config);
   const weights = model.sanitize(readWeights(path));
   const quantization = config.quantization;

@@ -7,6 +7,7 @@ import { buildGPT2 } from "./gpt2.ts";
 import { buildGranite } from "./granite.ts";
 import { buildLfm2 } from "./lfm2.ts";
 import { buildLlamaLike, LLAMA_LIKE_TYPES } from "./llama-like.ts";
+import { checkModelType, SUPPORTED_MODEL_TYPES } from "./model-types.ts";
 import { buildOlmo2, buildOlmo3 } from "./olmo.ts";
 import { buildPhi3 } from "./phi3.ts";
 import { buildSmolLM3 } from "./smollm3.ts";
@@ -29,18 +30,19 @@ const BUILDERS: Record<string, (config: ModelConfig) => CausalLM> = {
 // Types mlx-lm runs with another type's code (its MODEL_REMAPPING), where we have that code.
 const REMAPPED: Record<string, string> = { mistral: "llama", iquestcoder: "llama", xverse: "llama" };
 
-export const SUPPORTED_MODEL_TYPES: readonly string[] = [
+// model-types.ts lists the same types without importing any model code (see there).
+const built = [
   ...Object.keys(BUILDERS),
   ...Object.keys(REMAPPED).filter((type) => BUILDERS[REMAPPED[type] as string]),
 ].sort();
+if (built.join() !== SUPPORTED_MODEL_TYPES.join()) {
+  throw new Error(`model-types.ts lists ${SUPPORTED_MODEL_TYPES.join(", ")} but the builders are ${built.join(", ")}`);
+}
+
+export { SUPPORTED_MODEL_TYPES };
 
 export function buildModel(config: ModelConfig): CausalLM {
+  checkModelType(config.model_type);
   const type = REMAPPED[config.model_type] ?? config.model_type;
-  const build = BUILDERS[type];
-  if (!build) {
-    throw new Error(
-      `model_type "${config.model_type}" is not supported; supported: ${SUPPORTED_MODEL_TYPES.join(", ")}`,
-    );
-  }
-  return build({ ...config, model_type: type });
+  return (BUILDERS[type] as (config: ModelConfig) => CausalLM)({ ...config, model_type: type });
 }

@@ -8,20 +8,24 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { DownloadError, type DownloadProgress, downloadModel } from "../../src/load/download.ts";
 import { repoFolder } from "../../src/load/hub-cache.ts";
-import { type FakeHub, startFakeHub } from "./fake-hub.ts";
+import { loadModel } from "../../src/models/load.ts";
+import { type FakeHub, startFakeHub, withUnsupportedType } from "./fake-hub.ts";
 
 const TINY = fileURLToPath(new URL("../../fixtures/tiny-lm-f16", import.meta.url));
 let slow: FakeHub;
 let stalled: FakeHub;
+let withBert: FakeHub;
 
 before(async () => {
   // 64 KiB pieces 2 ms apart: the 11 MB fixture comes in ~170 pieces, so a cancel lands mid-file.
   slow = await startFakeHub({ "org/tiny-lm": TINY }, { pieceBytes: 64 * 1024, pieceDelayMs: 2 });
   stalled = await startFakeHub({ "org/tiny-lm": TINY }, { stallBodies: true });
+  withBert = await startFakeHub({ "org/bert": withUnsupportedType(TINY) });
 });
 after(async () => {
   await slow.close();
   await stalled.close();
+  await withBert.close();
 });
 
 describe("downloadModel", () => {
@@ -100,5 +104,19 @@ describe("downloadModel", () => {
       );
       return true;
     });
+  });
+
+  test("an architecture mlux does not run stops after config.json: no weights fetched, nothing left", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "mlux-dl-bert-cache-"));
+    const before = withBert.requests.length;
+    await assert.rejects(loadModel("org/bert", { cacheDir, hubUrl: withBert.url }), (error) => {
+      assert.ok(error instanceof DownloadError && error.kind === "unsupported", String(error));
+      assert.match(error.message, /^org\/bert: model_type "bert" is not supported; supported: gemma, /);
+      return true;
+    });
+    const files = withBert.requests.slice(before).filter((r) => r.includes("/resolve/"));
+    assert.equal(files.length, 1, files.join("\n"));
+    assert.match(files[0] as string, /\/config\.json$/);
+    assert.deepEqual(readdirSync(cacheDir), []);
   });
 });

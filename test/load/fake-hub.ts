@@ -1,9 +1,10 @@
 // A local HTTP server that serves folders in the Hugging Face Hub's URL layout, enough for the
 // @huggingface/hub client and for Python's huggingface_hub to download from it.
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 interface RepoFile {
@@ -31,6 +32,15 @@ function loadRepo(folder: string, sha: string): Repo {
     files.set(name, { path: name, data, oid: createHash("sha256").update(data).digest("hex") });
   }
   return { sha, files };
+}
+
+/** A folder holding `checkpoint`'s weights under a config.json naming a model_type mlux does not run. */
+export function withUnsupportedType(checkpoint: string, modelType = "bert"): string {
+  const folder = mkdtempSync(join(tmpdir(), `mlux-${modelType}-`));
+  const config = JSON.parse(readFileSync(join(checkpoint, "config.json"), "utf8"));
+  writeFileSync(join(folder, "config.json"), JSON.stringify({ ...config, model_type: modelType }));
+  copyFileSync(join(checkpoint, "model.safetensors"), join(folder, "model.safetensors"));
+  return folder;
 }
 
 export interface FakeHubOptions {

@@ -12,7 +12,7 @@ import { HookedModel, logitLens } from "mlux";
 import { repoFolder } from "../../src/load/hub-cache.ts";
 import type { DownloadChunk, Health, ModelInfo, ModelState, StreamEvent } from "../../src/server/protocol.ts";
 import { type RunningServer, startServer } from "../../src/server/start.ts";
-import { type FakeHub, refusedUrl, startFakeHub } from "../load/fake-hub.ts";
+import { type FakeHub, refusedUrl, startFakeHub, withUnsupportedType } from "../load/fake-hub.ts";
 import { events, FIXTURES, get, post, resultOf, TINY, until } from "./client.ts";
 
 const FIRST = `${FIXTURES}tiny-lm-4bit`;
@@ -25,7 +25,10 @@ before(async () => {
   // The model's thread loads from the cache this names (the HTTP thread downloads into it).
   process.env.HF_HUB_CACHE = cacheDir;
   // 64 KiB pieces 3 ms apart: the 11 MB fixture takes about half a second, time to ask for health.
-  hub = await startFakeHub({ "org/tiny-lm": TINY, "org/tiny-lm-2": TINY }, { pieceBytes: 64 * 1024, pieceDelayMs: 3 });
+  hub = await startFakeHub(
+    { "org/tiny-lm": TINY, "org/tiny-lm-2": TINY, "org/bert": withUnsupportedType(TINY) },
+    { pieceBytes: 64 * 1024, pieceDelayMs: 3 },
+  );
   server = await startServer({ model: FIRST, port: 0, hubUrl: hub.url });
 });
 
@@ -136,6 +139,24 @@ describe("a Hub id in the model picker", () => {
     assert.match(error?.type === "error" ? error.message : "", /org\/missing was not found on the Hub at .* \(404\)/);
     assert.equal(((await get(server.url, "/api/model")).body as ModelState).model?.name, before);
     assert.ok(resultOf(await post(server.url, "/api/run/lens", { prompt: "In the", probes: ["resid"], k: 1 })));
+  });
+
+  test("an architecture mlux does not run: refused after config.json, no weights fetched; the model serving stays", async () => {
+    const before = ((await get(server.url, "/api/model")).body as ModelState).model?.name;
+    const asked = hub.requests.length;
+    const list = await download(server.url, "org/bert");
+    const error = list.find((e) => e.type === "error");
+    assert.match(
+      error?.type === "error" ? error.message : "",
+      /^org\/bert: model_type "bert" is not supported; supported: /,
+    );
+    const files = hub.requests.slice(asked).filter((r) => r.includes("/resolve/"));
+    assert.deepEqual(
+      files.map((r) => r.split("/").pop()),
+      ["config.json"],
+    );
+    assert.ok(!readdirSync(cacheDir).includes("models--org--bert"));
+    assert.equal(((await get(server.url, "/api/model")).body as ModelState).model?.name, before);
   });
 
   test("a Hub that refuses connections: the error says this machine cannot reach it", async () => {

@@ -3,6 +3,7 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { resolveModelPath } from "../../load/resolve.ts";
+import { checkRunnableConfig } from "../../models/model-types.ts";
 import { startServer } from "../../server/start.ts";
 import { integer } from "../numbers.ts";
 import { downloadBar } from "../output/progress.ts";
@@ -45,7 +46,8 @@ async function serve(options: ServeOptions): Promise<void> {
   if (!existsSync(options.model)) {
     // A Hub id: fetched into the cache first (as every command does), then served from there.
     const bar = downloadBar(options.model);
-    await resolveModelPath(options.model, { onProgress: bar.onProgress }).finally(bar.stop);
+    const checkConfig = (config: unknown) => checkRunnableConfig(config, options.model);
+    await resolveModelPath(options.model, { onProgress: bar.onProgress, checkConfig }).finally(bar.stop);
   }
   const server = await startServer({ model: options.model, host: options.host, port: options.port });
   process.stderr.write(`mlux serve: ${server.url} (${server.slot.state.model?.name}); Ctrl-C stops it\n`);

@@ -7,6 +7,7 @@
 // The client leaving cancels the download, which removes what it wrote, or stops the load.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { DownloadError, downloadModel } from "../../load/download.ts";
+import { checkRunnableConfig } from "../../models/model-types.ts";
 import type { DownloadChunk, DownloadRequest, StreamEvent } from "../protocol.ts";
 import { sendEvent, startEventStream } from "./event-stream.ts";
 import type { JobQueue } from "./queue.ts";
@@ -49,6 +50,7 @@ export async function downloadAndLoad(
       ...(revision === undefined ? {} : { revision }),
       ...(hubUrl === undefined ? {} : { hubUrl }),
       signal: cancel.signal,
+      checkConfig: (config) => checkRunnableConfig(config, model),
       onProgress: (progress) => {
         const now = Date.now();
         if (now - lastSent < PROGRESS_MS && progress.fileBytes < progress.fileTotal) return;
