@@ -118,6 +118,15 @@ describe("a Hub id in the model picker", () => {
     }
   });
 
+  test("a model already in the cache loads from there without asking the Hub", async () => {
+    const asked = hub.requests.length;
+    const list = await download(server.url, "org/tiny-lm");
+    assert.deepEqual(hub.requests.slice(asked), []);
+    assert.deepEqual(progressOf(list), []);
+    const loaded = list.find((e) => e.type === "result");
+    assert.equal(loaded?.type === "result" && (loaded.data as ModelInfo).name, "org/tiny-lm");
+  });
+
   test("a cancel mid-download leaves nothing of it in the cache, and the model serving stays", async () => {
     const before = ((await get(server.url, "/api/model")).body as ModelState).model?.name;
     const list = await download(server.url, "org/tiny-lm-2", (event, abort) => {

@@ -7,6 +7,7 @@
 // The client leaving cancels the download, which removes what it wrote, or stops the load.
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { DownloadError, downloadModel } from "../../load/download.ts";
+import { cachedSnapshot } from "../../load/hub-cache.ts";
 import { checkRunnableConfig } from "../../models/model-types.ts";
 import type { DownloadChunk, DownloadRequest, StreamEvent } from "../protocol.ts";
 import { sendEvent, startEventStream } from "./event-stream.ts";
@@ -46,19 +47,22 @@ export async function downloadAndLoad(
   active.add(model);
   let lastSent = 0;
   try {
-    await downloadModel(model, {
-      ...(revision === undefined ? {} : { revision }),
-      ...(hubUrl === undefined ? {} : { hubUrl }),
-      signal: cancel.signal,
-      checkConfig: (config) => checkRunnableConfig(config, model),
-      onProgress: (progress) => {
-        const now = Date.now();
-        if (now - lastSent < PROGRESS_MS && progress.fileBytes < progress.fileTotal) return;
-        lastSent = now;
-        const chunk: DownloadChunk = { download: progress };
-        write({ type: "chunk", data: chunk });
-      },
-    });
+    // One already in the cache loads from there without asking the Hub, as every command does
+    // (load/resolve.ts): it works offline, and a cached model does not wait on the network.
+    if (cachedSnapshot(model, revision) === undefined)
+      await downloadModel(model, {
+        ...(revision === undefined ? {} : { revision }),
+        ...(hubUrl === undefined ? {} : { hubUrl }),
+        signal: cancel.signal,
+        checkConfig: (config) => checkRunnableConfig(config, model),
+        onProgress: (progress) => {
+          const now = Date.now();
+          if (now - lastSent < PROGRESS_MS && progress.fileBytes < progress.fileTotal) return;
+          lastSent = now;
+          const chunk: DownloadChunk = { download: progress };
+          write({ type: "chunk", data: chunk });
+        },
+      });
   } catch (error) {
     active.delete(model);
     ended = true;
