@@ -48,7 +48,8 @@ export async function loadModel(pathOrRepoId: string, options: LoadOptions = {})
   const config = readModelConfig(path);
   checkRunnableConfig(config, path);
   const model = buildModel(config);
-  const weights = model.sanitize(readWeights(path));
+  const read = readWeights(path);
+  const weights = model.sanitize(read);
   const quantization = config.quantization;
   if (quantization !== undefined) {
     if (typeof quantization !== "object" || quantization === null) {
@@ -56,12 +57,18 @@ export async function loadModel(pathOrRepoId: string, options: LoadOptions = {})
     }
     quantizeModel(model, quantization as Record<string, unknown>, weights);
   }
+  // The arrays the model was built with, and the checkpoint's tensors sanitize dropped, are freed
+  // here rather than left to the collector: nothing else holds them.
+  const replaced = new Set([...model.parameters().values(), ...read.values()]);
   try {
     model.loadWeights(weights);
   } catch (error) {
+    for (const w of replaced) w.dispose();
     for (const w of weights.values()) w.dispose();
     throw new Error(`${path}: ${(error as Error).message}`);
   }
+  for (const kept of model.parameters().values()) replaced.delete(kept);
+  for (const unused of replaced) unused.dispose();
   const compute = applyComputeDtype(model, computeOptions);
   mx.eval([...model.parameters().values()]);
   return { model, config, path, compute };

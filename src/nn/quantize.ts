@@ -54,6 +54,7 @@ export function quantizeModel(
   weights: Map<string, MxArray>,
 ): void {
   const defaults = spec(quantization, 'config.json "quantization"');
+  const replaced = new Set<Module>();
   for (const [path, module] of model.namedModules()) {
     if (!(module instanceof Linear || module instanceof Embedding)) continue;
     const override = quantization[path];
@@ -66,8 +67,13 @@ export function quantizeModel(
     } else if (override === true || weights.has(`${path}.scales`)) {
       layerSpec = weights.has(`${path}.scales`) ? inferredSpec(path, module, weights) : defaults;
     }
-    if (layerSpec) replaceModule(model, path, module.toQuantized(layerSpec));
+    if (layerSpec) {
+      replaceModule(model, path, module.toQuantized(layerSpec));
+      replaced.add(module);
+    }
   }
+  // The plain layers' placeholder weights, freed once every path is replaced (a module may sit at two).
+  for (const module of replaced) module.dispose();
 }
 
 /**
