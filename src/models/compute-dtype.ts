@@ -10,6 +10,7 @@ import { QuantizedEmbedding } from "../nn/layers/embedding.ts";
 import { QuantizedLinear } from "../nn/layers/linear.ts";
 import type { Module } from "../nn/module.ts";
 import { dequantizeModel } from "../nn/quantize.ts";
+import { GatedMLP } from "./shared/mlp.ts";
 import { MultiHeadAttention } from "./shared/multihead.ts";
 
 /** "native": exactly what the checkpoint stores (as mlx-lm computes); "auto": see the top of this file. */
@@ -38,8 +39,9 @@ export interface ComputePlan {
   quantized: boolean;
   /**
    * Whether causal attention over long prompts runs in query blocks (models/shared/query-blocks.ts:
-   * the same values up to summation order, 30-45% less attention time at 512 tokens): where mlux chose
-   * float32 itself on the CPU (see `queryBlocksFor`).
+   * the same values up to summation order, 30-45% less attention time at 512 tokens), with mlux's own
+   * float32 CPU softmax, and the gated MLP's silu(gate) · up as mlux's own kernel (mx.cpuKernels):
+   * where mlux chose float32 itself on the CPU (see `queryBlocksFor`).
    */
   queryBlocks: boolean;
   reason: string;
@@ -78,7 +80,10 @@ export function applyComputeDtype(model: Module, options: ComputeOptions = {}): 
   const storedAs = { dtype: storedDtype(model), packed: model.namedModules().some(([, m]) => isQuantized(m)) };
   const plan = convert(model, options);
   const queryBlocks = queryBlocksFor(plan, storedAs, mx.defaultDevice());
-  for (const [, m] of model.namedModules()) if (m instanceof MultiHeadAttention) m._queryBlocks = queryBlocks;
+  for (const [, m] of model.namedModules()) {
+    if (m instanceof MultiHeadAttention) m._queryBlocks = queryBlocks;
+    if (m instanceof GatedMLP) m._ownKernels = queryBlocks;
+  }
   return { ...plan, queryBlocks };
 }
 
