@@ -290,8 +290,8 @@ MLUX_FN("cpuCausalSoftmax", CpuCausalSoftmax) {
   } else if (offset < 0 || static_cast<int64_t>(offset) + block > scores.shape(-1)) {
     out << "offset must be >= 0 with offset + block (" << block << ") at most the keys (" << scores.shape(-1)
         << "); got offset " << offset << ".";
-  } else if (!std::isfinite(scale) || scale == 0.0) {
-    out << "scale must be a finite nonzero number; got " << scale << ".";
+  } else if (!std::isfinite(static_cast<float>(scale)) || static_cast<float>(scale) == 0.0f) {
+    out << "scale must be a nonzero number within float32's range; got " << scale << ".";
   } else {
     return Wrap(info.Env(),
                 Output(stream, scores, Kernel::CausalSoftmax, {scores}, block, offset, static_cast<float>(scale)));
