@@ -177,8 +177,9 @@ describe("cpuKernels.causalSoftmax", () => {
         [() => mx.cpuKernels.causalSoftmax(s, { block: 8, offset: -1 }), /offset must be >= 0/],
         [
           () => mx.cpuKernels.causalSoftmax(s, { block: 8, offset: 0, scale: Number.NaN }),
-          /scale must be a finite nonzero/,
+          /scale must be a nonzero number within float32's range; got nan/,
         ],
+        [() => mx.cpuKernels.causalSoftmax(s, { block: 8, offset: 0, scale: 1e300 }), /scale must be a nonzero/],
         [() => mx.cpuKernels.causalSoftmax(s, { block: 1.5, offset: 0 }), /block must be a 32-bit integer/],
         [
           () => mx.cpuKernels.causalSoftmax(mx.zeros([8, 16], "bfloat16"), { block: 8, offset: 0 }),
