@@ -74,7 +74,7 @@ const gib = (bytes: number) => `${(bytes / GIB).toFixed(bytes < GIB ? 2 : 1)} Gi
 /**
  * Casts or dequantizes the loaded model's weights as `options` ask, one layer or parameter at a
  * time (each computed before the next, so two copies of all the weights never coexist), and turns
- * on attention in query blocks where `queryBlocksFor` says.
+ * on attention in query blocks (and the gated MLP's own silu kernel) where `queryBlocksFor` says.
  */
 export function applyComputeDtype(model: Module, options: ComputeOptions = {}): ComputePlan {
   const storedAs = { dtype: storedDtype(model), packed: model.namedModules().some(([, m]) => isQuantized(m)) };
@@ -88,11 +88,13 @@ export function applyComputeDtype(model: Module, options: ComputeOptions = {}): 
 }
 
 /**
- * Attention runs in query blocks on the CPU where mlux computes in float32 of its own accord: under
+ * Attention runs in query blocks with mlux's own softmax, and the gated MLP's silu(gate) · up as mlux's
+ * own kernel, on long prompts on the CPU where mlux computes in float32 of its own accord: under
  * "auto" (float32 on the CPU, whatever the checkpoint stores), and under an explicit "float32" when
- * the checkpoint stores something else (half precision or packed). Blocks change the summation
- * order, so "native", and "float32" on a float32 checkpoint (the same thing), keep mlx-lm's exact
- * computation; half-precision dtypes keep it too. Only on the CPU, where the gain was measured.
+ * the checkpoint stores something else (half precision or packed). They change the summation order
+ * and the exponential's last bits, so "native", and "float32" on a float32 checkpoint (the same
+ * thing), keep mlx-lm's exact computation; half-precision dtypes keep it too. Only on the CPU, where
+ * the gain was measured.
  */
 export function queryBlocksFor(
   plan: Pick<ComputePlan, "requested" | "dtype">,

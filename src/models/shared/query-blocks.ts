@@ -13,7 +13,7 @@
 // Qwen3-0.6B's (BENCHMARKS.md, "mlux's own CPU softmax"). Elsewhere (a GPU, half precision)
 // each block is MLX's fused attention on a slice. Either way the values are the same softmax and
 // products up to rounding: the summation order and the exponential's last bits change (largest
-// difference measured 1.3e-6 at float32). That is why the blocks run only where mlux chose the dtype
+// difference measured 2.1e-6 at float32). That is why the blocks run only where mlux chose the dtype
 // itself (see `queryBlocksFor` in compute-dtype.ts): "native" computes exactly as mlx-lm does.
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
