@@ -1,25 +1,38 @@
-// mlux's own float32 CPU kernels (mx.cpuKernels) against the MLX ops they replace, over the same 2M
-// float32 elements ([2048, 1024], unit normal): median ms of 9 after one warm-up, with an add beside
-// them as the cost of one pass over memory. MLX's ops here are libmlx's own CPU code, which Python
-// MLX runs too (mx.exp over 2M float32 took the same time in both, BENCHMARKS.md).
-// Usage: node --conditions=mlux-source --import tsx bench/speed/cpu_kernels.ts
-import { mx } from "mlux";
-import { medianMs } from "./median-ms.ts";
+// mlux's own float32 CPU kernels (mx.cpuKernels: exp, silu(gate) · up, a row softmax) against the
+// MLX ops they replace, as Python MLX runs them (bench/speed/cpu_kernels.py) and as mlux runs them
+// (bench/speed/cpu_kernels_mlux.ts), over 2M float32 elements: sides interleaved, one process each,
+// ROUNDS times; medians of the per-process medians, and Python's time over the own kernel's.
+// Usage: node --conditions=mlux-source --import tsx bench/speed/cpu_kernels.ts [ROUNDS, default 3]
+import { loadavg } from "node:os";
+import { commit, type Result, runMlux, runPython } from "../peers.ts";
 
-const x = mx.random.normal([2048, 1024]);
-const y = mx.random.normal([2048, 1024]);
-mx.eval(x, y);
+const rounds = Number(process.argv[2] ?? 3);
+if (!Number.isInteger(rounds) || rounds < 1) throw new Error("usage: cpu_kernels.ts [ROUNDS]");
 
-const round = (ms: number) => Number(ms.toFixed(2));
-console.log(
-  JSON.stringify({
-    add: round(medianMs(() => mx.add(x, y), 9)),
-    mlxExp: round(medianMs(() => mx.exp(x), 9)),
-    ownExp: round(medianMs(() => mx.cpuKernels.exp(x), 9)),
-    mlxSiluGate: round(medianMs(() => mx.multiply(mx.multiply(x, mx.sigmoid(x)), y), 9)),
-    ownSiluGate: round(medianMs(() => mx.cpuKernels.siluGate(x, y), 9)),
-    // Every row sees every key (offset keys - 1): the whole softmax, no masked half skipped.
-    mlxSoftmax: round(medianMs(() => mx.softmax(x, { axis: -1 }), 9)),
-    ownSoftmax: round(medianMs(() => mx.cpuKernels.causalSoftmax(x, { block: 1, offset: 1023 }), 9)),
-  }),
-);
+const mluxRuns: Result[] = [];
+const pythonRuns: Result[] = [];
+const loads: number[] = [];
+for (let round = 0; round < rounds; round++) {
+  loads.push(loadavg()[0] as number);
+  pythonRuns.push(runPython("bench/speed/cpu_kernels.py", []));
+  mluxRuns.push(runMlux("bench/speed/cpu_kernels_mlux.ts", []));
+  console.log(`round ${round}: python ${JSON.stringify(pythonRuns.at(-1))} mlux ${JSON.stringify(mluxRuns.at(-1))}`);
+}
+
+const median = (runs: Result[], key: string) =>
+  runs.map((r) => r[key] as number).sort((a, b) => a - b)[Math.floor(runs.length / 2)] as number;
+const ms = (x: number) => x.toFixed(2);
+console.log(`\n### mlux's own CPU kernels, ${rounds} interleaved rounds (commit ${commit})\n`);
+console.log("| op | Python MLX ms | mlux, MLX's op ms | mlux's own kernel ms | Python / own |");
+console.log("|---|---|---|---|---|");
+console.log(`| add (one pass over memory) | ${ms(median(pythonRuns, "add"))} | ${ms(median(mluxRuns, "add"))} | | |`);
+for (const [label, python, mlx, own] of [
+  ["exp", "exp", "mlxExp", "ownExp"],
+  ["silu(gate) · up", "siluGate", "mlxSiluGate", "ownSiluGate"],
+  ["softmax of rows of 1024", "softmax", "mlxSoftmax", "ownSoftmax"],
+] as const) {
+  const p = median(pythonRuns, python);
+  const o = median(mluxRuns, own);
+  console.log(`| ${label} | ${ms(p)} | ${ms(median(mluxRuns, mlx))} | ${ms(o)} | ${(p / o).toFixed(1)}x |`);
+}
+console.log(`\nload average (1 min) ${Math.min(...loads).toFixed(1)}-${Math.max(...loads).toFixed(1)}`);
