@@ -12,7 +12,9 @@
       "defines": ["NAPI_EXPERIMENTAL", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-O2"],
+      # -fno-trapping-math: nothing here reads floating-point exception flags, and without it GCC
+      # keeps the selects of native/src/cpu_kernels.cc's exp as branches, so its loops do not vectorize.
+      "cflags_cc": ["-std=c++20", "-fexceptions", "-frtti", "-O2", "-fno-trapping-math"],
       "libraries": ["<@(mlx_libraries)"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",

@@ -1,8 +1,9 @@
 // Where a float32 prefill's time goes, for one checkpoint: the whole prefill as generation runs it
 // (the cache computed, no logits), the JavaScript graph building alone, and each kind of work
 // timed alone at the model's shapes, times its count: the Linear layers' matrix products,
-// attention (MLX's scaled_dot_product_attention, causal, in query blocks where the model runs
-// them; the whole call beside it), the gated MLP's activation (silu(gate) * up), RMS norms and RoPE. What is left is everything else (residual adds, reshapes,
+// attention (causal, in query blocks with mlux's own softmax where the model runs them; MLX's whole
+// fused call beside it), the gated MLP's activation (silu(gate) * up, mlux's own kernel where the
+// model runs it; MLX's three ops beside it), RMS norms and RoPE. What is left is everything else (residual adds, reshapes,
 // the cache's writes, the embedding). Also one decode step: its graph building and its evaluation.
 // Prints one JSON line.
 // Usage: prefill_profile.ts DIR LENGTH [DTYPE]
@@ -86,8 +87,12 @@ const attentionMs =
   compute.queryBlocks && length >= BLOCKED_FROM
     ? layers * timed(3, () => mx.tidy(() => mx.eval(causalAttentionInQueryBlocks(q, k, v, attentionScale))))
     : wholeAttentionMs;
-const activationMs =
+const mlxActivationMs =
   layers * timed(3, () => mx.tidy(() => mx.eval(mx.multiply(mx.multiply(gate, mx.sigmoid(gate)), up))));
+const activationMs =
+  compute.queryBlocks && length >= BLOCKED_FROM
+    ? layers * timed(3, () => mx.tidy(() => mx.eval(mx.cpuKernels.siluGate(gate, up))))
+    : mlxActivationMs;
 const normMs = 2 * layers * timed(3, () => mx.tidy(() => mx.eval(mx.fast.rmsNorm(x, scale, 1e-6))));
 const ropeMs =
   layers *
@@ -128,6 +133,7 @@ console.log(
     restMs: round(prefillMs - Object.values(parts).reduce((a, b) => a + b, 0)),
     queryBlocks: compute.queryBlocks,
     wholeAttentionMs: round(wholeAttentionMs),
+    mlxActivationMs: round(mlxActivationMs),
     decodeGraphMs: round(decodeGraphMs),
     decodeStepMs: round(decodeStepMs),
   }),

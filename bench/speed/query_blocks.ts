@@ -5,6 +5,7 @@
 // Usage: query_blocks.ts HEADS KV_HEADS HEAD_DIM [LENGTHS, default 64,96,128,256,512,1024]
 import { mx } from "mlux";
 import { causalAttentionInQueryBlocks } from "../../src/models/shared/query-blocks.ts";
+import { medianMs } from "./median-ms.ts";
 
 const [heads, kvHeads, headDim] = process.argv.slice(2, 5).map(Number) as [number, number, number];
 const lengths = (process.argv[5] ?? "64,96,128,256,512,1024").split(",").map(Number);
@@ -12,17 +13,6 @@ if (![heads, kvHeads, headDim, ...lengths].every((x) => Number.isInteger(x) && x
   throw new Error("usage: query_blocks.ts HEADS KV_HEADS HEAD_DIM [LENGTHS] (heads a multiple of kv heads)");
 }
 const BLOCKS = [32, 64, 128, 256];
-
-function medianMs(fn: () => mx.Array): number {
-  mx.tidy(() => mx.eval(fn()));
-  const times: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const start = performance.now();
-    mx.tidy(() => mx.eval(fn()));
-    times.push(performance.now() - start);
-  }
-  return times.sort((a, b) => a - b)[2] as number;
-}
 
 const scale = headDim ** -0.5;
 for (const length of lengths) {

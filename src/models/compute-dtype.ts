@@ -10,6 +10,7 @@ import { QuantizedEmbedding } from "../nn/layers/embedding.ts";
 import { QuantizedLinear } from "../nn/layers/linear.ts";
 import type { Module } from "../nn/module.ts";
 import { dequantizeModel } from "../nn/quantize.ts";
+import { GatedMLP } from "./shared/mlp.ts";
 import { MultiHeadAttention } from "./shared/multihead.ts";
 
 /** "native": exactly what the checkpoint stores (as mlx-lm computes); "auto": see the top of this file. */
@@ -38,8 +39,9 @@ export interface ComputePlan {
   quantized: boolean;
   /**
    * Whether causal attention over long prompts runs in query blocks (models/shared/query-blocks.ts:
-   * the same values up to summation order, 30-45% less attention time at 512 tokens): where mlux chose
-   * float32 itself on the CPU (see `queryBlocksFor`).
+   * the same values up to summation order, 30-45% less attention time at 512 tokens), with mlux's own
+   * float32 CPU softmax, and the gated MLP's silu(gate) · up as mlux's own kernel (mx.cpuKernels):
+   * where mlux chose float32 itself on the CPU (see `queryBlocksFor`).
    */
   queryBlocks: boolean;
   reason: string;
@@ -72,22 +74,27 @@ const gib = (bytes: number) => `${(bytes / GIB).toFixed(bytes < GIB ? 2 : 1)} Gi
 /**
  * Casts or dequantizes the loaded model's weights as `options` ask, one layer or parameter at a
  * time (each computed before the next, so two copies of all the weights never coexist), and turns
- * on attention in query blocks where `queryBlocksFor` says.
+ * on attention in query blocks (and the gated MLP's own silu kernel) where `queryBlocksFor` says.
  */
 export function applyComputeDtype(model: Module, options: ComputeOptions = {}): ComputePlan {
   const storedAs = { dtype: storedDtype(model), packed: model.namedModules().some(([, m]) => isQuantized(m)) };
   const plan = convert(model, options);
   const queryBlocks = queryBlocksFor(plan, storedAs, mx.defaultDevice());
-  for (const [, m] of model.namedModules()) if (m instanceof MultiHeadAttention) m._queryBlocks = queryBlocks;
+  for (const [, m] of model.namedModules()) {
+    if (m instanceof MultiHeadAttention) m._queryBlocks = queryBlocks;
+    if (m instanceof GatedMLP) m._ownKernels = queryBlocks;
+  }
   return { ...plan, queryBlocks };
 }
 
 /**
- * Attention runs in query blocks on the CPU where mlux computes in float32 of its own accord: under
+ * Attention runs in query blocks with mlux's own softmax, and the gated MLP's silu(gate) · up as mlux's
+ * own kernel, on long prompts on the CPU where mlux computes in float32 of its own accord: under
  * "auto" (float32 on the CPU, whatever the checkpoint stores), and under an explicit "float32" when
- * the checkpoint stores something else (half precision or packed). Blocks change the summation
- * order, so "native", and "float32" on a float32 checkpoint (the same thing), keep mlx-lm's exact
- * computation; half-precision dtypes keep it too. Only on the CPU, where the gain was measured.
+ * the checkpoint stores something else (half precision or packed). They change the summation order
+ * and the exponential's last bits, so "native", and "float32" on a float32 checkpoint (the same
+ * thing), keep mlx-lm's exact computation; half-precision dtypes keep it too. Only on the CPU, where
+ * the gain was measured.
  */
 export function queryBlocksFor(
   plan: Pick<ComputePlan, "requested" | "dtype">,

@@ -4,6 +4,7 @@ export { type Complex, MxArray as Array, type NestedList, type Scalar } from "./
 import "./array-methods.ts";
 
 export * from "./conv.ts";
+export { type CausalSoftmaxOptions, cpuKernels } from "./cpu-kernels.ts";
 export * from "./creation.ts";
 export { type Device, defaultDevice, isAvailable, setDefaultDevice, synchronize } from "./device.ts";
 export {

@@ -9,6 +9,7 @@ import * as mx from "../../mx/index.ts";
 import { silu, siluGate } from "../../nn/layers/activations.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
 import { Module } from "../../nn/module.ts";
+import { BLOCKED_FROM } from "./query-blocks.ts";
 
 export type Activation = (x: MxArray) => MxArray;
 
@@ -33,6 +34,12 @@ function addChild(module: Module, name: string, layer: LinearLike): void {
 export class GatedMLP extends Module {
   readonly _names: GatedNames;
   readonly _activation: Activation;
+  /**
+   * Whether silu(gate) · up over BLOCKED_FROM or more positions runs as mlux's own float32 CPU kernel
+   * (mx.cpuKernels.siluGate: its exponential differs from libmlx's in the last bits): set at load
+   * where attention runs in query blocks (compute-dtype.ts), never under "native".
+   */
+  _ownKernels = false;
 
   constructor(dims: number, hiddenDims: number, options: MLPOptions<GatedNames> = {}) {
     super();
@@ -54,12 +61,19 @@ export class GatedMLP extends Module {
       const down = child(this, names.down);
       if ("gateUp" in names) {
         const [gate, up] = mx.split(child(this, names.gateUp).call(x), 2, -1) as [MxArray, MxArray];
-        return down.call(this._activation === silu ? siluGate(gate, up) : mx.multiply(this._activation(gate), up));
+        return down.call(this.#activate(gate, up));
       }
-      const gate = child(this, names.gate).call(x);
-      const up = child(this, names.up).call(x);
-      return down.call(this._activation === silu ? siluGate(gate, up) : mx.multiply(this._activation(gate), up));
+      return down.call(this.#activate(child(this, names.gate).call(x), child(this, names.up).call(x)));
     });
+  }
+
+  #activate(gate: MxArray, up: MxArray): MxArray {
+    if (this._activation !== silu) return mx.multiply(this._activation(gate), up);
+    const long = (gate.shape.at(-2) ?? 0) >= BLOCKED_FROM;
+    if (this._ownKernels && long && gate.dtype === "float32" && mx.defaultDevice() === "cpu") {
+      return mx.cpuKernels.siluGate(gate, up);
+    }
+    return siluGate(gate, up);
   }
 }
 

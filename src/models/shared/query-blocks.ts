@@ -5,11 +5,16 @@
 // (one layer, 512 positions, one OpenBLAS thread): Qwen3-0.6B's shape 124 ms → 69 ms, tiny-lm's
 // 30 ms → 18 ms (BENCHMARKS.md, "Causal attention in query blocks").
 //
-// Each block is MLX's own fused attention on a slice, so the values are the same softmax and
-// products as the whole call; only the length of the key axis each sum runs over changes, which
-// changes the summation order (largest difference measured 1.3e-6 at float32). That is why the
-// blocks run only where mlux chose the dtype itself (see `queryBlocksFor` in compute-dtype.ts):
-// "native" computes exactly as mlx-lm does.
+// Each block's scores come from one matrix product (the query heads sharing a key/value head folded
+// into its rows, so keys and values are never repeated), then mlux's own float32 CPU softmax with the
+// causal mask built in (mx.cpuKernels: a vectorized exponential, masked keys skipped), then one product
+// with the values. Against MLX's fused call per block (libmlx's exp one element at a time) this took
+// one layer's 512-token attention from 18 to 4 ms at tiny-lm's shape and from 56 to 34 ms at
+// Qwen3-0.6B's (BENCHMARKS.md, "mlux's own CPU softmax"). Elsewhere (a GPU, half precision)
+// each block is MLX's fused attention on a slice. Either way the values are the same softmax and
+// products up to rounding: the summation order and the exponential's last bits change (largest
+// difference measured 2.1e-6 at float32). That is why the blocks run only where mlux chose the dtype
+// itself (see `queryBlocksFor` in compute-dtype.ts): "native" computes exactly as mlx-lm does.
 import type { MxArray } from "../../mx/array.ts";
 import * as mx from "../../mx/index.ts";
 
@@ -38,18 +43,30 @@ export function causalAttentionInQueryBlocks(
   const keyLength = keys.shape[2] as number;
   if (keyLength < length)
     throw new Error(`causal attention needs at least as many keys (${keyLength}) as queries (${length})`);
+  const ownSoftmax = queries.dtype === "float32" && mx.defaultDevice() === "cpu";
   const blocks: MxArray[] = [];
   for (let start = 0; start < length; start += block) {
     const end = Math.min(start + block, length);
     const seen = keyLength - length + end; // the keys the block's last query sees
+    const blockQueries = mx.index(queries, ":", ":", `${start}:${end}`, ":");
+    const seenKeys = mx.index(keys, ":", ":", `:${seen}`, ":");
+    const seenValues = mx.index(values, ":", ":", `:${seen}`, ":");
     blocks.push(
-      mx.fast.scaledDotProductAttention(
-        mx.index(queries, ":", ":", `${start}:${end}`, ":"),
-        mx.index(keys, ":", ":", `:${seen}`, ":"),
-        mx.index(values, ":", ":", `:${seen}`, ":"),
-        { scale, mask: "causal" },
-      ),
+      ownSoftmax
+        ? blockWithOwnSoftmax(blockQueries, seenKeys, seenValues, scale, seen - (end - start))
+        : mx.fast.scaledDotProductAttention(blockQueries, seenKeys, seenValues, { scale, mask: "causal" }),
     );
   }
   return blocks.length === 1 ? (blocks[0] as MxArray) : mx.concatenate(blocks, 2);
+}
+
+/** One block of queries [B, heads, rows, D], the first at position `offset`, against keys 0..offset + rows - 1. */
+function blockWithOwnSoftmax(queries: MxArray, keys: MxArray, values: MxArray, scale: number, offset: number) {
+  const [batch, heads, rows, headDim] = queries.shape as [number, number, number, number];
+  const kvHeads = keys.shape[1] as number;
+  // [B, kvHeads, heads per kv head × rows, D]: query head h reads key/value head h / (heads / kvHeads).
+  const folded = mx.reshape(queries, [batch, kvHeads, (heads / kvHeads) * rows, headDim]);
+  const scores = mx.matmul(folded, mx.swapaxes(keys, 2, 3));
+  const pattern = mx.cpuKernels.causalSoftmax(scores, { block: rows, offset, scale });
+  return mx.reshape(mx.matmul(pattern, values), [batch, heads, rows, headDim]);
 }
