@@ -62,8 +62,8 @@ export const ablationExplorer: Explorer = {
         header.dataset.baseline = String(start.baseline);
       }
       if (data.row && start) {
+        // Progress is the shell's status line, from the job's progress events.
         effects[start.layers.indexOf(data.row.layer)] = data.row.effect;
-        context.status(`computing: layer ${data.row.layer + 1} of ${start.layers.length}`);
       }
       draw();
     });
