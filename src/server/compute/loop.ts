@@ -99,11 +99,15 @@ export class ComputeLoop {
       send({ type: "started" });
       if (message.type === "load") {
         this.#post({ type: "model", state: { ...this.#slot.state, loading: message.model } });
+        let loaded: Awaited<ReturnType<ModelSlot["load"]>>;
         try {
-          send({ type: "result", data: await this.#slot.load(message.model) });
+          loaded = await this.#slot.load(message.model);
         } finally {
+          // The HTTP thread's state first, then the answer: a client that asks for /api/model as soon
+          // as it has the answer must get the new model, even when this thread is descheduled between.
           this.#post({ type: "model", state: this.#slot.state });
         }
+        send({ type: "result", data: loaded });
         return;
       }
       const isStopped = () =>
