@@ -1,10 +1,11 @@
 // The Array class: an owned reference to one MLX array, with its metadata and data access.
 import { inspect } from "node:util";
 import { type AnyTypedArray, type DType, dtypeCode, dtypeFromCode, TYPED_ARRAY } from "./dtype.ts";
+import { shapeOf } from "./list-slots.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { track } from "./scope.ts";
 
-const n = nativeFunctions("astype", "dispose", "dtype", "freeWhenCollected", "nbytes", "shape", "toBytes", "toString");
+const n = nativeFunctions("astype", "dispose", "dtype", "freeWhenCollected", "nbytes", "toBytes", "toString");
 
 // Registers an array with the garbage-collection backstop (below), once; set by MxArray, which
 // keeps the mark.
@@ -65,7 +66,7 @@ export class MxArray {
   }
 
   get shape(): number[] {
-    this.#shape ??= n.shape(this.handle) as number[];
+    this.#shape ??= shapeOf(this.handle);
     return this.#shape.slice();
   }
 
@@ -75,12 +76,12 @@ export class MxArray {
   }
 
   get ndim(): number {
-    this.#shape ??= n.shape(this.handle) as number[];
+    this.#shape ??= shapeOf(this.handle);
     return this.#shape.length;
   }
 
   get size(): number {
-    this.#shape ??= n.shape(this.handle) as number[];
+    this.#shape ??= shapeOf(this.handle);
     let size = 1;
     for (const d of this.#shape) size *= d;
     return size;

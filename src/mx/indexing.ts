@@ -5,6 +5,7 @@ import { array as arrayFrom } from "./creation.ts";
 import { clampDeferred } from "./deferred-range.ts";
 import { isInteger } from "./dtype.ts";
 import { hostRange } from "./host-range.ts";
+import { packed } from "./list-slots.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, type Operand, operand } from "./operand.ts";
 import { evaluate } from "./runtime.ts";
@@ -422,9 +423,9 @@ export function stridedSlice(
   return wrap(
     n.stridedSlice(
       source.handle,
-      intList("stridedSlice", "start", start, ndim),
-      intList("stridedSlice", "stop", stop, ndim),
-      steps,
+      packed(intList("stridedSlice", "start", start, ndim), 0),
+      packed(intList("stridedSlice", "stop", stop, ndim), 1),
+      packed(steps, 2),
     ),
   );
 }
@@ -446,9 +447,9 @@ export function stridedSliceUpdate(
     n.stridedSliceUpdate(
       source.handle,
       operand(update),
-      intList("stridedSliceUpdate", "start", start, ndim),
-      intList("stridedSliceUpdate", "stop", stop, ndim),
-      steps,
+      packed(intList("stridedSliceUpdate", "start", start, ndim), 0),
+      packed(intList("stridedSliceUpdate", "stop", stop, ndim), 1),
+      packed(steps, 2),
     ),
   );
 }

@@ -1,5 +1,6 @@
 // Shape manipulation (mlx.core counterparts).
 import { type MxArray, wrap, wrapAll } from "./array.ts";
+import { packed } from "./list-slots.ts";
 import { nativeFunctions } from "./native.ts";
 import { handles, type Operand, operand } from "./operand.ts";
 
@@ -29,12 +30,12 @@ const n = nativeFunctions(
 
 /** The same data with a new shape; one dimension may be -1 (inferred). */
 export function reshape(a: Operand, shape: readonly number[]): MxArray {
-  return wrap(n.reshape(operand(a), shape));
+  return wrap(n.reshape(operand(a), packed(shape)));
 }
 
 /** Permutes the axes (reverses them when `axes` is omitted). */
 export function transpose(a: Operand, axes?: readonly number[]): MxArray {
-  return wrap(n.transpose(operand(a), axes));
+  return wrap(n.transpose(operand(a), packed(axes)));
 }
 
 export function swapaxes(a: Operand, axis1: number, axis2: number): MxArray {
