@@ -62,7 +62,7 @@ bool IsMissing(const Napi::CallbackInfo& info, size_t i) {
 mx::array ArrayArg(const Napi::CallbackInfo& info, size_t i, const mx::array* like) {
   if (i >= info.Length()) Fail(info, "missing array argument " + std::to_string(i));
   Napi::Value v = info[i];
-  if (IsHandle(v)) return Unwrap(v);
+  if (mx::array* handle = UnwrapIfHandle(info.Env(), v)) return *handle;
   // A JS number operand travels boxed as [value] (src/mx/operand.ts), since bare numbers are handles.
   if (v.IsArray() && v.As<Napi::Array>().Length() == 1) {
     Napi::Value boxed = v.As<Napi::Array>().Get(0u);
@@ -76,16 +76,11 @@ mx::array ArrayArg(const Napi::CallbackInfo& info, size_t i, const mx::array* li
 }
 
 std::pair<mx::array, mx::array> OperandPair(const Napi::CallbackInfo& info, size_t i) {
-  bool a_is_array = i < info.Length() && IsHandle(info[i]);
-  bool b_is_array = i + 1 < info.Length() && IsHandle(info[i + 1]);
-  if (a_is_array && !b_is_array) {
-    mx::array a = Unwrap(info[i]);
-    return {a, ArrayArg(info, i + 1, &a)};
-  }
-  if (!a_is_array && b_is_array) {
-    mx::array b = Unwrap(info[i + 1]);
-    return {ArrayArg(info, i, &b), b};
-  }
+  mx::array* a = i < info.Length() ? UnwrapIfHandle(info.Env(), info[i]) : nullptr;
+  mx::array* b = i + 1 < info.Length() ? UnwrapIfHandle(info.Env(), info[i + 1]) : nullptr;
+  if (a && b) return {*a, *b};
+  if (a) return {*a, ArrayArg(info, i + 1, a)};
+  if (b) return {ArrayArg(info, i, b), *b};
   return {ArrayArg(info, i), ArrayArg(info, i + 1)};
 }
 

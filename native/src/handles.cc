@@ -151,6 +151,16 @@ mx::array& Unwrap(const Napi::Value& v) {
   return *Table()[index].array;
 }
 
+mx::array* UnwrapIfHandle(napi_env env, napi_value v) {
+  // One Node-API call tells a number from anything else and reads it: every array argument of
+  // every op comes through here.
+  double h;
+  if (napi_get_value_double(env, v, &h) != napi_ok) return nullptr;
+  int64_t index = LookupHandle(h);
+  if (index < 0) throw Napi::Error::New(env, "this Array was disposed; it can no longer be read or used");
+  return &*Table()[index].array;
+}
+
 void ReleaseAllHandles() {
   auto& table = Table();
   auto& free_slots = FreeSlots();
@@ -171,6 +181,31 @@ MLUX_FN("dispose", Dispose) {
   int64_t index = Lookup(info[0]);
   if (index >= 0) Release(info.Env(), static_cast<uint32_t>(index));
   return info.Env().Undefined();
+}
+
+// disposeMany(handles, count): frees the arrays of the first `count` handles of a Float64Array
+// (how mx.tidy frees what its scope made, in one call); stale handles are ignored. Returns 0.
+MLUX_FN("disposeMany", DisposeMany) {
+  napi_env env = info.Env();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  bool typed = false;
+  if (napi_is_typedarray(env, info[0], &typed) != napi_ok || !typed ||
+      napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_float64_array) {
+    throw Napi::TypeError::New(env, "disposeMany(handles, count) needs a Float64Array of handles");
+  }
+  double count = NumberArg(info, 1, "count");
+  if (!(count >= 0 && count <= static_cast<double>(length))) {
+    throw Napi::RangeError::New(env, "disposeMany: count must be between 0 and the handles' length");
+  }
+  const double* handles = static_cast<const double*>(data);
+  for (size_t k = 0; k < static_cast<size_t>(count); ++k) {
+    int64_t index = LookupHandle(handles[k]);
+    if (index >= 0) Release(env, static_cast<uint32_t>(index));
+  }
+  return Napi::Number::New(env, 0);
 }
 
 // ---- the garbage-collection backstop ---------------------------------------------------------

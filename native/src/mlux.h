@@ -77,6 +77,9 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
 Napi::Value Wrap(Napi::Env env, mx::array a);
 Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays);
 mx::array& Unwrap(const Napi::Value& v);
+// The array a handle names, or nullptr when `v` is not a number (not a handle); throws for a
+// number that names no live array.
+mx::array* UnwrapIfHandle(napi_env env, napi_value v);
 bool IsHandle(const Napi::Value& v);
 // Frees every array of the table (when the thread that made them ends).
 void ReleaseAllHandles();

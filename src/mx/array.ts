@@ -3,9 +3,18 @@ import { inspect } from "node:util";
 import { type AnyTypedArray, type DType, dtypeCode, dtypeFromCode, TYPED_ARRAY } from "./dtype.ts";
 import { shapeOf } from "./list-slots.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
-import { track } from "./scope.ts";
+import { setRelease, track } from "./scope.ts";
 
-const n = nativeFunctions("astype", "dispose", "dtype", "freeWhenCollected", "nbytes", "toBytes", "toString");
+const n = nativeFunctions(
+  "astype",
+  "dispose",
+  "disposeMany",
+  "dtype",
+  "freeWhenCollected",
+  "nbytes",
+  "toBytes",
+  "toString",
+);
 
 // Registers an array with the garbage-collection backstop (below), once; set by MxArray, which
 // keeps the mark.
@@ -44,6 +53,23 @@ export class MxArray {
       n.freeWhenCollected(a, a.#handle);
       return true;
     };
+    // A scope's Arrays are freed in one addon call per 1,024 (one call each cost more than many
+    // small ops); anything else it owned is disposed as usual.
+    const handles = new Float64Array(1024);
+    setRelease((owned) => {
+      let count = 0;
+      for (const a of owned) {
+        if (!(a instanceof MxArray)) {
+          a.dispose();
+          continue;
+        }
+        if (a.#handle === null) continue;
+        if (count === handles.length) count = n.disposeMany(handles, count) as number;
+        handles[count++] = a.#handle;
+        a.#handle = null;
+      }
+      if (count > 0) n.disposeMany(handles, count);
+    });
   }
 
   /** @internal Arrays are made by mx functions, not with `new`. */
