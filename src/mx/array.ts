@@ -68,7 +68,8 @@ export class MxArray {
         handles[count++] = a.#handle;
         a.#handle = null;
       }
-      if (count > 0) n.disposeMany(handles, count);
+      if (count === 1) n.dispose(handles[0]);
+      else if (count > 1) n.disposeMany(handles, count);
     });
   }
 

@@ -44,10 +44,15 @@ export function tidy<T>(fn: () => T): T {
     release(scope);
     throw new TypeError("mx.tidy() takes a synchronous function; its arrays were disposed");
   }
-  const kept = new Set<Disposable>();
-  collect(result, kept, new Set());
-  for (const a of kept) {
-    if (scope.delete(a)) track(a);
+  if (isDisposable(result)) {
+    // The common case (a module's forward returns one Array), without collect's bookkeeping.
+    if (scope.delete(result)) track(result);
+  } else {
+    const kept = new Set<Disposable>();
+    collect(result, kept, new Set());
+    for (const a of kept) {
+      if (scope.delete(a)) track(a);
+    }
   }
   release(scope);
   return result;
