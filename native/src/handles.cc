@@ -55,10 +55,36 @@ bool evaluation_ran = false;
 // evaluation, whose intermediates were disposed).
 size_t unreported_compaction_at = 4096;
 
+// What V8 is told of the bytes the table holds. Freed bytes are told late: V8 lowers its
+// collection threshold to 64 MiB above the lowest amount it has been told since its last full
+// collection, so freeing a pass's 131 MB of logits and computing the next pass's made it collect
+// (twice) at every pass, with nothing to collect. Freed bytes are therefore netted against the
+// next bytes reported, and told on their own only once they exceed half of what V8 counts: V8's
+// count stays between what is held and twice that, and rises when what is held rises.
+int64_t told = 0;          // what V8 was told, net
+int64_t freed_untold = 0;  // freed since, not told yet
+
+void TellV8(napi_env env, int64_t change) {
+  if (change < 0) {
+    freed_untold -= change;
+    if (freed_untold * 2 <= told) return;
+    change = -freed_untold;
+  } else {
+    change -= freed_untold;
+    if (change <= 0) {
+      freed_untold = -change;
+      return;
+    }
+  }
+  freed_untold = 0;
+  told += change;
+  int64_t ignored;
+  napi_adjust_external_memory(env, change, &ignored);
+}
+
 void Report(napi_env env, Slot& slot, int64_t bytes) {
   slot.bytes = bytes;
-  int64_t ignored;
-  napi_adjust_external_memory(env, bytes, &ignored);
+  TellV8(env, bytes);
 }
 
 // Reports the unreported slots whose arrays are computed now (or scheduled: their memory is
@@ -97,8 +123,7 @@ int64_t Lookup(const Napi::Value& v) {
 
 void Release(napi_env env, uint32_t index) {
   Slot& slot = Table()[index];
-  int64_t ignored;
-  napi_adjust_external_memory(env, -slot.bytes, &ignored);
+  if (slot.bytes != 0) TellV8(env, -slot.bytes);
   slot.array.reset();
   slot.bytes = 0;
   slot.generation = (slot.generation + 1) % kGenerationLimit;
