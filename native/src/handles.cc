@@ -198,6 +198,9 @@ void ReleaseAllHandles() {
     free_slots.push_back(static_cast<uint32_t>(index));
   }
   Unreported().clear();
+  // The thread's V8 goes with it: a thread that loads the addon next starts from nothing told.
+  told = 0;
+  freed_untold = 0;
 }
 
 // dispose(handle): frees the array now. A stale handle is ignored, so explicit disposal and the
