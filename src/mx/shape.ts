@@ -48,12 +48,12 @@ export function moveaxis(a: Operand, source: number, destination: number): MxArr
 
 /** Inserts size-1 axes at the given positions. */
 export function expandDims(a: Operand, axis: number | readonly number[]): MxArray {
-  return wrap(n.expandDims(operand(a), axis));
+  return wrap(n.expandDims(operand(a), packed(axis)));
 }
 
 /** Removes size-1 axes: the given ones, or all. */
 export function squeeze(a: Operand, axis?: number | readonly number[]): MxArray {
-  return wrap(n.squeeze(operand(a), axis));
+  return wrap(n.squeeze(operand(a), packed(axis)));
 }
 
 /** Merges axes startAxis..endAxis (inclusive; all by default) into one. */
@@ -63,7 +63,7 @@ export function flatten(a: Operand, startAxis = 0, endAxis = -1): MxArray {
 
 /** Splits one axis into the given shape. */
 export function unflatten(a: Operand, axis: number, shape: readonly number[]): MxArray {
-  return wrap(n.unflatten(operand(a), axis, shape));
+  return wrap(n.unflatten(operand(a), axis, packed(shape)));
 }
 
 export function concatenate(arrays: readonly MxArray[], axis = 0): MxArray {
@@ -95,7 +95,7 @@ export function tile(a: Operand, reps: number | readonly number[]): MxArray {
 }
 
 export function broadcastTo(a: Operand, shape: readonly number[]): MxArray {
-  return wrap(n.broadcastTo(operand(a), shape));
+  return wrap(n.broadcastTo(operand(a), packed(shape)));
 }
 
 export function broadcastArrays(arrays: readonly MxArray[]): MxArray[] {
