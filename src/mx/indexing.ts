@@ -65,7 +65,21 @@ type WireEntry = [number] | null | [number | null, number | null, number | null]
 // A slice string: start:stop or start:stop:step, each part an optional integer.
 const SLICE_PATTERN = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$/;
 
+// Slice strings seen, parsed: model code indexes with the same few strings at every step. The
+// triples are only read (by the addon), never changed. Emptied when full.
+const parsedSlices = new Map<string, [number | null, number | null, number | null]>();
+
 function parseSliceString(text: string): [number | null, number | null, number | null] {
+  let wire = parsedSlices.get(text);
+  if (wire === undefined) {
+    wire = parseSliceText(text);
+    if (parsedSlices.size >= 1024) parsedSlices.clear();
+    parsedSlices.set(text, wire);
+  }
+  return wire;
+}
+
+function parseSliceText(text: string): [number | null, number | null, number | null] {
   const match = SLICE_PATTERN.exec(text);
   if (!match) {
     throw new TypeError(`cannot index with the string ${JSON.stringify(text)}; expected ${ACCEPTED}`);
