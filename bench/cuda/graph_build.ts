@@ -7,37 +7,14 @@
 //   node --conditions=mlux-source --import tsx bench/cuda/graph_build.ts [ROUNDS] [REPEATS]
 // Medians of REPEATS builds per round; ROUNDS interleaved rounds, one process per peer each.
 import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { root } from "../peers.ts";
+import { python, smallLlamaCheckpoint } from "./small_llama.ts";
 
 const rounds = Number(process.argv[2] ?? 3);
 const repeats = Number(process.argv[3] ?? 50);
-const dir = join(tmpdir(), "mlux-llama-1b-structure-small-f32");
-const python = join(process.env.MLUX_ORACLE_VENV ?? join(root, ".venv-oracle"), "bin", "python");
+const dir = smallLlamaCheckpoint();
 const here = join(root, "bench", "cuda");
-
-if (!existsSync(join(dir, "model.safetensors"))) {
-  // float32: bfloat16 products run in scalar loops on a CPU, float32 ones in BLAS.
-  const small = {
-    hidden_size: 128,
-    intermediate_size: 256,
-    num_attention_heads: 4,
-    num_key_value_heads: 2,
-    head_dim: 32,
-    vocab_size: 2048,
-    torch_dtype: "float32",
-  };
-  const make = [
-    "import sys, json",
-    `sys.path.insert(0, ${JSON.stringify(here)})`,
-    "import make_llama1b as m, mlx.core as mx",
-    "from pathlib import Path",
-    "m.main(Path(sys.argv[1]), {**m.CONFIG, **json.loads(sys.argv[2])}, mx.float32)",
-  ].join("\n");
-  execFileSync(python, ["-c", make, dir, JSON.stringify(small)], { stdio: "inherit" });
-}
 
 const side = (cmd: string, args: string[]) =>
   JSON.parse(execFileSync(cmd, args, { cwd: root, encoding: "utf8" }).trim().split("\n").pop() as string);

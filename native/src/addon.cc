@@ -82,6 +82,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   for (const auto& entry : Exports()) {
     exports.Set(entry.name, Napi::Function::New(env, entry.fn, entry.name));
   }
+  exports.Set("listSlots", MakeListSlots(env));
   exports.Set("mlxVersion", Napi::String::New(env, found));
   exports.Set("mlxBuiltVersion", Napi::String::New(env, MLUX_HEADER_VERSION));
 #ifdef MLUX_MLX_BACKEND

@@ -62,7 +62,7 @@ bool IsMissing(const Napi::CallbackInfo& info, size_t i) {
 mx::array ArrayArg(const Napi::CallbackInfo& info, size_t i, const mx::array* like) {
   if (i >= info.Length()) Fail(info, "missing array argument " + std::to_string(i));
   Napi::Value v = info[i];
-  if (IsHandle(v)) return Unwrap(v);
+  if (mx::array* handle = UnwrapIfHandle(info.Env(), v)) return *handle;
   // A JS number operand travels boxed as [value] (src/mx/operand.ts), since bare numbers are handles.
   if (v.IsArray() && v.As<Napi::Array>().Length() == 1) {
     Napi::Value boxed = v.As<Napi::Array>().Get(0u);
@@ -76,16 +76,11 @@ mx::array ArrayArg(const Napi::CallbackInfo& info, size_t i, const mx::array* li
 }
 
 std::pair<mx::array, mx::array> OperandPair(const Napi::CallbackInfo& info, size_t i) {
-  bool a_is_array = i < info.Length() && IsHandle(info[i]);
-  bool b_is_array = i + 1 < info.Length() && IsHandle(info[i + 1]);
-  if (a_is_array && !b_is_array) {
-    mx::array a = Unwrap(info[i]);
-    return {a, ArrayArg(info, i + 1, &a)};
-  }
-  if (!a_is_array && b_is_array) {
-    mx::array b = Unwrap(info[i + 1]);
-    return {ArrayArg(info, i, &b), b};
-  }
+  mx::array* a = i < info.Length() ? UnwrapIfHandle(info.Env(), info[i]) : nullptr;
+  mx::array* b = i + 1 < info.Length() ? UnwrapIfHandle(info.Env(), info[i + 1]) : nullptr;
+  if (a && b) return {*a, *b};
+  if (a) return {*a, ArrayArg(info, i + 1, a)};
+  if (b) return {ArrayArg(info, i, b), *b};
   return {ArrayArg(info, i), ArrayArg(info, i + 1)};
 }
 
@@ -142,18 +137,31 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what
 
 std::vector<int> IntListArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
   if (i >= info.Length()) Fail(info, std::string(what) + " is missing");
-  if (info[i].IsNumber()) return {IntArg(info, i, what)};
-  if (!info[i].IsArray()) Fail(info, std::string(what) + " must be a list of integers");
-  auto list = info[i].As<Napi::Array>();
-  std::vector<int> out;
-  out.reserve(list.Length());
-  for (uint32_t k = 0; k < list.Length(); ++k) {
-    Napi::Value v = list.Get(k);
-    double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  napi_env env = info.Env();
+  napi_value list = info[i];
+  auto check = [&](double d, size_t k) {
     if (!IsIntegerValued(d) || d < -2147483648.0 || d > 2147483647.0) {
       Fail(info, std::string(what) + " must hold only integers (element " + std::to_string(k) + " is not)");
     }
-    out.push_back(static_cast<int>(d));
+    return static_cast<int>(d);
+  };
+  if (auto packed = SlotValues(env, list, what)) {
+    std::vector<int> out(packed->size());
+    for (size_t k = 0; k < out.size(); ++k) out[k] = check((*packed)[k], k);
+    return out;
+  }
+  if (info[i].IsNumber()) return {IntArg(info, i, what)};
+  if (!info[i].IsArray()) Fail(info, std::string(what) + " must be a list of integers");
+  // Plain Node-API calls, two per element (node-addon-api asks for the length and type again).
+  uint32_t length = 0;
+  NAPI_THROW_IF_FAILED(env, napi_get_array_length(env, list, &length), {});
+  std::vector<int> out(length);
+  for (uint32_t k = 0; k < length; ++k) {
+    napi_value v;
+    NAPI_THROW_IF_FAILED(env, napi_get_element(env, list, k, &v), {});
+    double d;
+    if (napi_get_value_double(env, v, &d) != napi_ok) d = NAN;
+    out[k] = check(d, k);
   }
   return out;
 }
@@ -179,9 +187,14 @@ std::optional<mx::Dtype> OptionalDtypeArg(const Napi::CallbackInfo& info, size_t
 }
 
 Napi::Array ShapeToJs(Napi::Env env, const mx::Shape& shape) {
-  auto out = Napi::Array::New(env, shape.size());
-  for (size_t k = 0; k < shape.size(); ++k) out.Set(k, Napi::Number::New(env, shape[k]));
-  return out;
+  napi_value out;
+  NAPI_THROW_IF_FAILED(env, napi_create_array_with_length(env, shape.size(), &out), Napi::Array());
+  for (size_t k = 0; k < shape.size(); ++k) {
+    napi_value dim;
+    NAPI_THROW_IF_FAILED(env, napi_create_int32(env, shape[k], &dim), Napi::Array());
+    NAPI_THROW_IF_FAILED(env, napi_set_element(env, out, static_cast<uint32_t>(k), dim), Napi::Array());
+  }
+  return Napi::Array(env, out);
 }
 
 }  // namespace mlux

@@ -55,10 +55,36 @@ bool evaluation_ran = false;
 // evaluation, whose intermediates were disposed).
 size_t unreported_compaction_at = 4096;
 
+// What V8 is told of the bytes the table holds. Freed bytes are told late: V8 lowers its
+// collection threshold to 64 MiB above the lowest amount it has been told since its last full
+// collection, so freeing a pass's 131 MB of logits and computing the next pass's made it collect
+// (twice) at every pass, with nothing to collect. Freed bytes are therefore netted against the
+// next bytes reported, and told on their own only once they exceed half of what V8 counts: V8's
+// count stays between what is held and twice that, and rises when what is held rises.
+int64_t told = 0;          // what V8 was told, net
+int64_t freed_untold = 0;  // freed since, not told yet
+
+void TellV8(napi_env env, int64_t change) {
+  if (change < 0) {
+    freed_untold -= change;
+    if (freed_untold * 2 <= told) return;
+    change = -freed_untold;
+  } else {
+    change -= freed_untold;
+    if (change <= 0) {
+      freed_untold = -change;
+      return;
+    }
+  }
+  freed_untold = 0;
+  told += change;
+  int64_t ignored;
+  napi_adjust_external_memory(env, change, &ignored);
+}
+
 void Report(napi_env env, Slot& slot, int64_t bytes) {
   slot.bytes = bytes;
-  int64_t ignored;
-  napi_adjust_external_memory(env, bytes, &ignored);
+  TellV8(env, bytes);
 }
 
 // Reports the unreported slots whose arrays are computed now (or scheduled: their memory is
@@ -97,8 +123,7 @@ int64_t Lookup(const Napi::Value& v) {
 
 void Release(napi_env env, uint32_t index) {
   Slot& slot = Table()[index];
-  int64_t ignored;
-  napi_adjust_external_memory(env, -slot.bytes, &ignored);
+  if (slot.bytes != 0) TellV8(env, -slot.bytes);
   slot.array.reset();
   slot.bytes = 0;
   slot.generation = (slot.generation + 1) % kGenerationLimit;
@@ -151,6 +176,16 @@ mx::array& Unwrap(const Napi::Value& v) {
   return *Table()[index].array;
 }
 
+mx::array* UnwrapIfHandle(napi_env env, napi_value v) {
+  // One Node-API call tells a number from anything else and reads it: every array argument of
+  // every op comes through here.
+  double h;
+  if (napi_get_value_double(env, v, &h) != napi_ok) return nullptr;
+  int64_t index = LookupHandle(h);
+  if (index < 0) throw Napi::Error::New(env, "this Array was disposed; it can no longer be read or used");
+  return &*Table()[index].array;
+}
+
 void ReleaseAllHandles() {
   auto& table = Table();
   auto& free_slots = FreeSlots();
@@ -163,6 +198,9 @@ void ReleaseAllHandles() {
     free_slots.push_back(static_cast<uint32_t>(index));
   }
   Unreported().clear();
+  // The thread's V8 goes with it: a thread that loads the addon next starts from nothing told.
+  told = 0;
+  freed_untold = 0;
 }
 
 // dispose(handle): frees the array now. A stale handle is ignored, so explicit disposal and the
@@ -171,6 +209,31 @@ MLUX_FN("dispose", Dispose) {
   int64_t index = Lookup(info[0]);
   if (index >= 0) Release(info.Env(), static_cast<uint32_t>(index));
   return info.Env().Undefined();
+}
+
+// disposeMany(handles, count): frees the arrays of the first `count` handles of a Float64Array
+// (how mx.tidy frees what its scope made, in one call); stale handles are ignored. Returns 0.
+MLUX_FN("disposeMany", DisposeMany) {
+  napi_env env = info.Env();
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  bool typed = false;
+  if (napi_is_typedarray(env, info[0], &typed) != napi_ok || !typed ||
+      napi_get_typedarray_info(env, info[0], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_float64_array) {
+    throw Napi::TypeError::New(env, "disposeMany(handles, count) needs a Float64Array of handles");
+  }
+  double count = NumberArg(info, 1, "count");
+  if (!(count >= 0 && count <= static_cast<double>(length))) {
+    throw Napi::RangeError::New(env, "disposeMany: count must be between 0 and the handles' length");
+  }
+  const double* handles = static_cast<const double*>(data);
+  for (size_t k = 0; k < static_cast<size_t>(count); ++k) {
+    int64_t index = LookupHandle(handles[k]);
+    if (index >= 0) Release(env, static_cast<uint32_t>(index));
+  }
+  return Napi::Number::New(env, 0);
 }
 
 // ---- the garbage-collection backstop ---------------------------------------------------------

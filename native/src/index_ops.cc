@@ -53,26 +53,62 @@ void ResolveSlice(Entry& e, std::optional<int> start, std::optional<int> stop, i
   e.stop = last_plus < 0 ? -size - 1 : int(last_plus);
 }
 
-std::optional<int> OptionalSliceBound(const Napi::Value& v, const char* what) {
-  if (v.IsUndefined() || v.IsNull()) return std::nullopt;
-  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+// Plain Node-API calls, one per question (node-addon-api's wrappers ask two or three): an index
+// list is read at every a[...] and a.at[...].
+napi_valuetype TypeOf(napi_env env, napi_value v) {
+  napi_valuetype type = napi_undefined;
+  NAPI_THROW_IF_FAILED(env, napi_typeof(env, v, &type), napi_undefined);
+  return type;
+}
+
+napi_value Element(napi_env env, napi_value list, uint32_t k) {
+  napi_value v = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_element(env, list, k, &v), nullptr);
+  return v;
+}
+
+// The length of a JS array, or nullopt for anything else.
+std::optional<uint32_t> ArrayLength(napi_env env, napi_value v) {
+  bool is_array = false;
+  uint32_t length = 0;
+  if (napi_is_array(env, v, &is_array) != napi_ok || !is_array) return std::nullopt;
+  NAPI_THROW_IF_FAILED(env, napi_get_array_length(env, v, &length), std::nullopt);
+  return length;
+}
+
+// A number, or NaN for anything else.
+double NumberOrNaN(napi_env env, napi_value v) {
+  double d;
+  return napi_get_value_double(env, v, &d) == napi_ok ? d : NAN;
+}
+
+std::optional<int> OptionalSliceBound(napi_env env, napi_value v, const char* what) {
+  double d;
+  if (napi_get_value_double(env, v, &d) != napi_ok) {
+    napi_valuetype type = TypeOf(env, v);
+    if (type == napi_undefined || type == napi_null) return std::nullopt;
+    d = NAN;
+  }
   if (!(std::trunc(d) == d) || d < -2147483648.0 || d > 2147483647.0) {
-    throw Napi::TypeError::New(v.Env(), std::string("slice ") + what + " must be an integer or null");
+    throw Napi::TypeError::New(env, std::string("slice ") + what + " must be an integer or null");
   }
   return int(d);
 }
 
 // Reads the index list for array `a`; appends full slices for axes the list leaves out.
 std::vector<Entry> ReadEntries(const Napi::CallbackInfo& info, size_t i, const mx::array& a) {
-  if (i >= info.Length() || !info[i].IsArray()) throw Napi::TypeError::New(info.Env(), "expected a list of indices");
-  auto list = info[i].As<Napi::Array>();
+  napi_env env = info.Env();
+  auto length = i < info.Length() ? ArrayLength(env, info[i]) : std::nullopt;
+  if (!length) throw Napi::TypeError::New(env, "expected a list of indices");
+  napi_value list = info[i];
   std::vector<Entry> out;
   int axis = 0;
   int ndim = int(a.ndim());
-  for (uint32_t k = 0; k < list.Length(); ++k) {
-    Napi::Value v = list.Get(k);
+  for (uint32_t k = 0; k < *length; ++k) {
+    napi_value v = Element(env, list, k);
+    napi_valuetype type = TypeOf(env, v);
     Entry e;
-    if (v.IsUndefined() || v.IsNull()) {
+    if (type == napi_undefined || type == napi_null) {
       out.push_back(std::move(e));
       continue;
     }
@@ -81,36 +117,34 @@ std::vector<Entry> ReadEntries(const Napi::CallbackInfo& info, size_t i, const m
     }
     e.axis = axis++;
     int size = a.shape(e.axis);
-    bool boxed_int = v.IsArray() && v.As<Napi::Array>().Length() == 1;
-    if (boxed_int) {
-      Napi::Value boxed = v.As<Napi::Array>().Get(0u);
-      double d = boxed.IsNumber() ? boxed.As<Napi::Number>().DoubleValue() : NAN;
+    auto parts = type == napi_object ? ArrayLength(env, v) : std::nullopt;
+    if (parts == 1u) {
+      double d = NumberOrNaN(env, Element(env, v, 0));
       if (!(std::trunc(d) == d) || d < -size || d >= size) {
         throw std::out_of_range("index " + std::to_string(d) + " is out of range for " + AxisText(e.axis, size));
       }
       e.kind = Entry::kInt;
       e.index = int(d < 0 ? d + size : d);
-    } else if (IsHandle(v)) {
-      mx::array p = Unwrap(v);
+    } else if (type == napi_number) {
+      mx::array p = *UnwrapIfHandle(env, v);
       if (p.dtype() == mx::bool_) {
-        throw Napi::TypeError::New(info.Env(), "boolean mask indices are not supported; index with integer positions");
+        throw Napi::TypeError::New(env, "boolean mask indices are not supported; index with integer positions");
       }
       if (!mx::issubdtype(p.dtype(), mx::integer)) {
-        throw Napi::TypeError::New(info.Env(), "index arrays must hold integers");
+        throw Napi::TypeError::New(env, "index arrays must hold integers");
       }
       e.kind = Entry::kArray;
       // One index dtype for gather/scatter (positions fit: they are below an axis size); negative
       // positions count from the end, as in NumPy.
       p = mx::astype(p, mx::int32);
       e.positions = mx::where(mx::less(p, mx::array(0)), mx::add(p, mx::array(size)), p);
-    } else if (v.IsArray() && v.As<Napi::Array>().Length() == 3) {
-      auto triple = v.As<Napi::Array>();
-      auto step = OptionalSliceBound(triple.Get(2u), "step");
+    } else if (parts == 3u) {
+      auto step = OptionalSliceBound(env, Element(env, v, 2), "step");
       e.kind = Entry::kSlice;
-      ResolveSlice(e, OptionalSliceBound(triple.Get(0u), "start"), OptionalSliceBound(triple.Get(1u), "stop"),
-                   step.value_or(1), size);
+      ResolveSlice(e, OptionalSliceBound(env, Element(env, v, 0), "start"),
+                   OptionalSliceBound(env, Element(env, v, 1), "stop"), step.value_or(1), size);
     } else {
-      throw Napi::TypeError::New(info.Env(), "an index must be [integer], null, a slice triple or an Array");
+      throw Napi::TypeError::New(env, "an index must be [integer], null, a slice triple or an Array");
     }
     out.push_back(std::move(e));
   }

@@ -77,6 +77,9 @@ Napi::Value Guarded(const Napi::CallbackInfo& info) {
 Napi::Value Wrap(Napi::Env env, mx::array a);
 Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays);
 mx::array& Unwrap(const Napi::Value& v);
+// The array a handle names, or nullptr when `v` is not a number (not a handle); throws for a
+// number that names no live array.
+mx::array* UnwrapIfHandle(napi_env env, napi_value v);
 bool IsHandle(const Napi::Value& v);
 // Frees every array of the table (when the thread that made them ends).
 void ReleaseAllHandles();
@@ -133,5 +136,18 @@ std::optional<mx::Dtype> OptionalDtypeArg(const Napi::CallbackInfo& info, size_t
 bool IsMissing(const Napi::CallbackInfo& info, size_t i);
 
 Napi::Array ShapeToJs(Napi::Env env, const mx::Shape& shape);
+
+// ---- list slots (list_slots.cc) ---------------------------------------------------------------
+// Short integer lists (shapes, axes) cross in a buffer the addon makes at load, shared with
+// src/mx/list-slots.ts, instead of as JS arrays read element by element (two Node-API calls per
+// element, a large part of a small op's cost). A slot holds [count, v0, v1, ...] as doubles;
+// JavaScript passes the slot's Float64Array where the list goes.
+constexpr size_t kListSlots = 4;
+constexpr size_t kListSlotLength = 64;  // doubles per slot: a count and up to 63 values
+// The slots' buffer, made for `env` (exported as listSlots when the addon loads).
+Napi::ArrayBuffer MakeListSlots(Napi::Env env);
+// The values of the slot `v` views, or nullopt when `v` is not one of the slots (a JS array,
+// read the slow way). Throws when the slot's count is out of range.
+std::optional<std::vector<double>> SlotValues(napi_env env, napi_value v, const char* what);
 
 }  // namespace mlux

@@ -1,10 +1,20 @@
 // The Array class: an owned reference to one MLX array, with its metadata and data access.
 import { inspect } from "node:util";
 import { type AnyTypedArray, type DType, dtypeCode, dtypeFromCode, TYPED_ARRAY } from "./dtype.ts";
+import { shapeOf } from "./list-slots.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
-import { track } from "./scope.ts";
+import { setRelease, track } from "./scope.ts";
 
-const n = nativeFunctions("astype", "dispose", "dtype", "freeWhenCollected", "nbytes", "shape", "toBytes", "toString");
+const n = nativeFunctions(
+  "astype",
+  "dispose",
+  "disposeMany",
+  "dtype",
+  "freeWhenCollected",
+  "nbytes",
+  "toBytes",
+  "toString",
+);
 
 // Registers an array with the garbage-collection backstop (below), once; set by MxArray, which
 // keeps the mark.
@@ -43,6 +53,24 @@ export class MxArray {
       n.freeWhenCollected(a, a.#handle);
       return true;
     };
+    // A scope's Arrays are freed in one addon call per 1,024 (one call each cost more than many
+    // small ops); anything else it owned is disposed as usual.
+    const handles = new Float64Array(1024);
+    setRelease((owned) => {
+      let count = 0;
+      for (const a of owned) {
+        if (!(a instanceof MxArray)) {
+          a.dispose();
+          continue;
+        }
+        if (a.#handle === null) continue;
+        if (count === handles.length) count = n.disposeMany(handles, count) as number;
+        handles[count++] = a.#handle;
+        a.#handle = null;
+      }
+      if (count === 1) n.dispose(handles[0]);
+      else if (count > 1) n.disposeMany(handles, count);
+    });
   }
 
   /** @internal Arrays are made by mx functions, not with `new`. */
@@ -65,7 +93,7 @@ export class MxArray {
   }
 
   get shape(): number[] {
-    this.#shape ??= n.shape(this.handle) as number[];
+    this.#shape ??= shapeOf(this.handle);
     return this.#shape.slice();
   }
 
@@ -75,12 +103,12 @@ export class MxArray {
   }
 
   get ndim(): number {
-    this.#shape ??= n.shape(this.handle) as number[];
+    this.#shape ??= shapeOf(this.handle);
     return this.#shape.length;
   }
 
   get size(): number {
-    this.#shape ??= n.shape(this.handle) as number[];
+    this.#shape ??= shapeOf(this.handle);
     let size = 1;
     for (const d of this.#shape) size *= d;
     return size;

@@ -3,6 +3,7 @@ import { MxArray, type NestedList, wrap } from "./array.ts";
 import { type AnyTypedArray, type DType, dtypeCode, ITEM_SIZE, isFloating, isInteger } from "./dtype.ts";
 import { rangeOf, recordHostRange } from "./host-range.ts";
 import { integerData } from "./integer-data.ts";
+import { packed } from "./list-slots.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, operand } from "./operand.ts";
 
@@ -164,16 +165,16 @@ export function fromRaw(data: AnyTypedArray | ArrayBuffer, shape: readonly numbe
 }
 
 export function zeros(shape: readonly number[], dtype: DType = "float32"): MxArray {
-  return wrap(n.zeros(shape, dtypeCode(dtype)));
+  return wrap(n.zeros(packed(shape), dtypeCode(dtype)));
 }
 
 export function ones(shape: readonly number[], dtype: DType = "float32"): MxArray {
-  return wrap(n.ones(shape, dtypeCode(dtype)));
+  return wrap(n.ones(packed(shape), dtypeCode(dtype)));
 }
 
 /** An array of `shape` filled with `value` (a scalar, or an Array broadcast to the shape). */
 export function full(shape: readonly number[], value: number | boolean | MxArray, dtype?: DType): MxArray {
-  return wrap(n.full(shape, operand(value), dtype === undefined ? undefined : dtypeCode(dtype)));
+  return wrap(n.full(packed(shape), operand(value), dtype === undefined ? undefined : dtypeCode(dtype)));
 }
 
 export function zerosLike(a: MxArray): MxArray {

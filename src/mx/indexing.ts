@@ -5,6 +5,7 @@ import { array as arrayFrom } from "./creation.ts";
 import { clampDeferred } from "./deferred-range.ts";
 import { isInteger } from "./dtype.ts";
 import { hostRange } from "./host-range.ts";
+import { packed } from "./list-slots.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
 import { describe, type Operand, operand } from "./operand.ts";
 import { evaluate } from "./runtime.ts";
@@ -64,7 +65,21 @@ type WireEntry = [number] | null | [number | null, number | null, number | null]
 // A slice string: start:stop or start:stop:step, each part an optional integer.
 const SLICE_PATTERN = /^\s*(-?\d+)?\s*:\s*(-?\d+)?\s*(?::\s*(-?\d+)?\s*)?$/;
 
+// Slice strings seen, parsed: model code indexes with the same few strings at every step. The
+// triples are only read (by the addon), never changed. Emptied when full.
+const parsedSlices = new Map<string, [number | null, number | null, number | null]>();
+
 function parseSliceString(text: string): [number | null, number | null, number | null] {
+  let wire = parsedSlices.get(text);
+  if (wire === undefined) {
+    wire = parseSliceText(text);
+    if (parsedSlices.size >= 1024) parsedSlices.clear();
+    parsedSlices.set(text, wire);
+  }
+  return wire;
+}
+
+function parseSliceText(text: string): [number | null, number | null, number | null] {
   const match = SLICE_PATTERN.exec(text);
   if (!match) {
     throw new TypeError(`cannot index with the string ${JSON.stringify(text)}; expected ${ACCEPTED}`);
@@ -422,9 +437,9 @@ export function stridedSlice(
   return wrap(
     n.stridedSlice(
       source.handle,
-      intList("stridedSlice", "start", start, ndim),
-      intList("stridedSlice", "stop", stop, ndim),
-      steps,
+      packed(intList("stridedSlice", "start", start, ndim), 0),
+      packed(intList("stridedSlice", "stop", stop, ndim), 1),
+      packed(steps, 2),
     ),
   );
 }
@@ -446,9 +461,9 @@ export function stridedSliceUpdate(
     n.stridedSliceUpdate(
       source.handle,
       operand(update),
-      intList("stridedSliceUpdate", "start", start, ndim),
-      intList("stridedSliceUpdate", "stop", stop, ndim),
-      steps,
+      packed(intList("stridedSliceUpdate", "start", start, ndim), 0),
+      packed(intList("stridedSliceUpdate", "stop", stop, ndim), 1),
+      packed(steps, 2),
     ),
   );
 }

@@ -7,6 +7,17 @@ interface Disposable {
 
 const scopes: Set<Disposable>[] = [];
 
+// Frees what a scope owned. array.ts replaces it with one that frees all the Arrays among them
+// in one addon call (a decode step ends scopes holding some 550 arrays).
+let release = (owned: Iterable<Disposable>): void => {
+  for (const a of owned) a.dispose();
+};
+
+/** @internal Sets how a scope frees what it owned (array.ts, at load). */
+export function setRelease(releaseAll: (owned: Iterable<Disposable>) => void): void {
+  release = releaseAll;
+}
+
 /** @internal Called for every new Array: the innermost open scope takes ownership. */
 export function track(array: Disposable): void {
   scopes[scopes.length - 1]?.add(array);
@@ -25,20 +36,25 @@ export function tidy<T>(fn: () => T): T {
     result = fn();
   } catch (error) {
     scopes.pop();
-    for (const a of scope) a.dispose();
+    release(scope);
     throw error;
   }
   scopes.pop();
   if (result instanceof Promise) {
-    for (const a of scope) a.dispose();
+    release(scope);
     throw new TypeError("mx.tidy() takes a synchronous function; its arrays were disposed");
   }
-  const kept = new Set<Disposable>();
-  collect(result, kept, new Set());
-  for (const a of scope) {
-    if (kept.has(a)) track(a);
-    else a.dispose();
+  if (isDisposable(result)) {
+    // The common case (a module's forward returns one Array), without collect's bookkeeping.
+    if (scope.delete(result)) track(result);
+  } else {
+    const kept = new Set<Disposable>();
+    collect(result, kept, new Set());
+    for (const a of kept) {
+      if (scope.delete(a)) track(a);
+    }
   }
+  release(scope);
   return result;
 }
 

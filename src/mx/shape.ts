@@ -1,5 +1,6 @@
 // Shape manipulation (mlx.core counterparts).
 import { type MxArray, wrap, wrapAll } from "./array.ts";
+import { packed } from "./list-slots.ts";
 import { nativeFunctions } from "./native.ts";
 import { handles, type Operand, operand } from "./operand.ts";
 
@@ -29,12 +30,12 @@ const n = nativeFunctions(
 
 /** The same data with a new shape; one dimension may be -1 (inferred). */
 export function reshape(a: Operand, shape: readonly number[]): MxArray {
-  return wrap(n.reshape(operand(a), shape));
+  return wrap(n.reshape(operand(a), packed(shape)));
 }
 
 /** Permutes the axes (reverses them when `axes` is omitted). */
 export function transpose(a: Operand, axes?: readonly number[]): MxArray {
-  return wrap(n.transpose(operand(a), axes));
+  return wrap(n.transpose(operand(a), packed(axes)));
 }
 
 export function swapaxes(a: Operand, axis1: number, axis2: number): MxArray {
@@ -47,12 +48,12 @@ export function moveaxis(a: Operand, source: number, destination: number): MxArr
 
 /** Inserts size-1 axes at the given positions. */
 export function expandDims(a: Operand, axis: number | readonly number[]): MxArray {
-  return wrap(n.expandDims(operand(a), axis));
+  return wrap(n.expandDims(operand(a), packed(axis)));
 }
 
 /** Removes size-1 axes: the given ones, or all. */
 export function squeeze(a: Operand, axis?: number | readonly number[]): MxArray {
-  return wrap(n.squeeze(operand(a), axis));
+  return wrap(n.squeeze(operand(a), packed(axis)));
 }
 
 /** Merges axes startAxis..endAxis (inclusive; all by default) into one. */
@@ -62,7 +63,7 @@ export function flatten(a: Operand, startAxis = 0, endAxis = -1): MxArray {
 
 /** Splits one axis into the given shape. */
 export function unflatten(a: Operand, axis: number, shape: readonly number[]): MxArray {
-  return wrap(n.unflatten(operand(a), axis, shape));
+  return wrap(n.unflatten(operand(a), axis, packed(shape)));
 }
 
 export function concatenate(arrays: readonly MxArray[], axis = 0): MxArray {
@@ -94,7 +95,7 @@ export function tile(a: Operand, reps: number | readonly number[]): MxArray {
 }
 
 export function broadcastTo(a: Operand, shape: readonly number[]): MxArray {
-  return wrap(n.broadcastTo(operand(a), shape));
+  return wrap(n.broadcastTo(operand(a), packed(shape)));
 }
 
 export function broadcastArrays(arrays: readonly MxArray[]): MxArray[] {

@@ -52,6 +52,28 @@ describe("array lifetime", () => {
     assert.equal(mx.liveArrays(), before);
   });
 
+  test("tidy frees many arrays at once: all but those returned, kept or disposed already", () => {
+    // More arrays than one batch of the addon's disposeMany (1,024).
+    const before = mx.liveArrays();
+    const survivor = mx.zeros([1]);
+    const { last, kept } = mx.tidy(() => {
+      let x = mx.zeros([2]);
+      let kept: mx.Array | undefined;
+      for (let i = 0; i < 2500; i++) {
+        x = mx.add(x, 1);
+        if (i === 1300) kept = mx.keep(mx.multiply(x, 2));
+        if (i === 2000) mx.add(x, 3).dispose();
+      }
+      return { last: x, kept: kept as mx.Array };
+    });
+    assert.equal(mx.liveArrays(), before + 3);
+    assert.deepEqual(last.tolist(), [2500, 2500]);
+    assert.deepEqual(kept.tolist(), [2602, 2602]);
+    assert.deepEqual(survivor.tolist(), [0]);
+    for (const a of [last, kept, survivor]) a.dispose();
+    assert.equal(mx.liveArrays(), before);
+  });
+
   test("tidy cleans up when its callback throws, and refuses async callbacks", async () => {
     const before = mx.liveArrays();
     assert.throws(

@@ -91,3 +91,49 @@ describe("bad shapes raise clear errors", () => {
     assert.throws(() => mx.tile(a, "x" as unknown as number), /reps must be a list of integers/);
   });
 });
+
+// Short shapes and axes reach the addon through a shared buffer (src/mx/list-slots.ts), longer or
+// non-numeric lists as JS arrays: both ways must check the same things and give the same errors.
+describe("shape and axis lists, short and long", () => {
+  test("every element is checked, whichever way the list travels", () => {
+    const long = new Array<number>(70).fill(1);
+    const wide = mx.zeros(long);
+    for (const list of [[2, 3, 4], long]) {
+      const half = [...list];
+      half[1] = 2.5;
+      assert.throws(() => mx.reshape(wide, half), /shape must hold only integers \(element 1 is not\)/);
+      const text = [...list] as unknown[];
+      text[1] = "3";
+      assert.throws(() => mx.reshape(wide, text as number[]), /shape must hold only integers \(element 1 is not\)/);
+      const huge = [...list];
+      huge[2] = 2 ** 31;
+      assert.throws(() => mx.transpose(wide, huge), /axes must hold only integers \(element 2 is not\)/);
+    }
+    assert.throws(() => mx.reshape(a, [2, Number.NaN, 4]), /shape must hold only integers \(element 1 is not\)/);
+    assert.throws(
+      () => mx.transpose(a, new Float64Array([2, 1, 0]) as unknown as number[]),
+      /axes must be a list of integers/,
+    );
+  });
+
+  test("long lists and shapes come through whole", () => {
+    const dims = Array.from({ length: 70 }, (_, i) => (i % 23 === 0 ? 2 : 1));
+    const wide = mx.reshape(mx.arange(0, 16), dims); // 2 at axes 0, 23, 46 and 69
+    assert.deepEqual(wide.shape, dims);
+    const reversed = [...dims.keys()].reverse();
+    assert.deepEqual(mx.transpose(wide, reversed).shape, [...dims].reverse());
+    assert.deepEqual(mx.array(3).shape, []);
+  });
+
+  test("the lists of one call do not overwrite each other", () => {
+    const m = mx.reshape(mx.arange(0, 24), [2, 3, 4]);
+    const sliced = mx.stridedSlice(m, [1, 0, 1], [2, 3, 4], [1, 2, 2]);
+    assert.deepEqual(sliced.shape, [1, 2, 2]);
+    assert.deepEqual(sliced.tolist(), [
+      [
+        [13, 15],
+        [21, 23],
+      ],
+    ]);
+  });
+});

@@ -6,6 +6,19 @@ import { createCausalMask } from "./masks.ts";
 
 const STEP = 256;
 
+// stored[..., from:to, :] of a [B, heads, capacity, D] array, and a copy with `update` written
+// there: static slices with integer bounds (as mlx-lm's stored[..., from:to, :]), built without
+// parsing an index at every step.
+function positions(stored: MxArray, from: number, to: number): MxArray {
+  const [batch, heads, , dim] = stored.shape as [number, number, number, number];
+  return mx.stridedSlice(stored, [0, 0, from, 0], [batch, heads, to, dim]);
+}
+
+function written(stored: MxArray, update: MxArray, from: number, to: number): MxArray {
+  const [batch, heads, , dim] = stored.shape as [number, number, number, number];
+  return mx.stridedSliceUpdate(stored, update, [0, 0, from, 0], [batch, heads, to, dim]);
+}
+
 export class KVCache {
   #keys: MxArray | undefined;
   #values: MxArray | undefined;
@@ -18,9 +31,8 @@ export class KVCache {
     const length = keys.shape[2] as number;
     if (!this.#keys || !this.#values || previous + length > (this.#keys.shape[2] as number)) this.#grow(keys, values);
     this.offset += length;
-    const span = `${previous}:${this.offset}`;
-    this.#keys = this.#replace(this.#keys, mx.at(this.#keys as MxArray, "...", span, ":").set(keys));
-    this.#values = this.#replace(this.#values, mx.at(this.#values as MxArray, "...", span, ":").set(values));
+    this.#keys = this.#replace(this.#keys, written(this.#keys as MxArray, keys, previous, this.offset));
+    this.#values = this.#replace(this.#values, written(this.#values as MxArray, values, previous, this.offset));
     return this.keysAndValues();
   }
 
@@ -28,8 +40,7 @@ export class KVCache {
     const keys = this.#keys as MxArray;
     const values = this.#values as MxArray;
     if (this.offset === keys.shape[2]) return [keys, values];
-    const upTo = `:${this.offset}`;
-    return [mx.index(keys, "...", upTo, ":"), mx.index(values, "...", upTo, ":")];
+    return [positions(keys, 0, this.offset), positions(values, 0, this.offset)];
   }
 
   /**
@@ -64,11 +75,10 @@ export class KVCache {
       this.#values = mx.keep(freshValues);
       return;
     }
-    const used = `:${this.offset}`;
-    this.#keys = this.#replace(this.#keys, mx.concatenate([mx.index(this.#keys, "...", used, ":"), freshKeys], 2));
+    this.#keys = this.#replace(this.#keys, mx.concatenate([positions(this.#keys, 0, this.offset), freshKeys], 2));
     this.#values = this.#replace(
       this.#values,
-      mx.concatenate([mx.index(this.#values, "...", used, ":"), freshValues], 2),
+      mx.concatenate([positions(this.#values, 0, this.offset), freshValues], 2),
     );
   }
 

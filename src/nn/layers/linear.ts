@@ -16,10 +16,13 @@ export class Linear extends Module {
   }
 
   override forward(x: MxArray): MxArray {
-    return mx.tidy(() => {
-      const wt = mx.transpose(this.weight);
+    // Disposed by hand rather than by a tidy scope: a decode step makes over a hundred of these.
+    const wt = mx.transpose(this.weight);
+    try {
       return this.bias ? mx.addmm(this.bias, x, wt) : mx.matmul(x, wt);
-    });
+    } finally {
+      wt.dispose();
+    }
   }
 
   /** The weight [outputDims, inputDims] as a new Array in `dtype` (the caller owns it). */

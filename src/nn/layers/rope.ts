@@ -46,15 +46,17 @@ class FrequencyRoPE extends RotaryEmbedding {
   }
 
   override forward(x: MxArray, offset: Offset = 0): MxArray {
-    return mx.tidy(() => {
-      const scaled = this._inputScale === 1 ? x : mx.at(x, "...", `:${this._dims}`).multiply(this._inputScale);
-      return mx.fast.rope(scaled, this._dims, {
-        traditional: this._traditional,
-        base: null,
-        scale: 1,
-        offset,
-        freqs: this._freqs,
-      });
+    if (this._inputScale === 1) return this.#rotate(x, offset);
+    return mx.tidy(() => this.#rotate(mx.at(x, "...", `:${this._dims}`).multiply(this._inputScale), offset));
+  }
+
+  #rotate(x: MxArray, offset: Offset): MxArray {
+    return mx.fast.rope(x, this._dims, {
+      traditional: this._traditional,
+      base: null,
+      scale: 1,
+      offset,
+      freqs: this._freqs,
     });
   }
 }
