@@ -63,8 +63,19 @@ size_t unreported_compaction_at = 4096;
 // count stays between what is held and twice that, and rises when what is held rises.
 int64_t told = 0;          // what V8 was told, net
 int64_t freed_untold = 0;  // freed since, not told yet
+int64_t held_back = 0;     // changes not told because a JavaScript exception was pending
 
 void TellV8(napi_env env, int64_t change) {
+  // Telling V8 may start a collection, and a collection runs finalizers; with a JavaScript exception
+  // pending (an addon call failing, whose scope ends after the error is thrown) V8 then aborts the
+  // whole process. Such changes are told with the next one instead.
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+    held_back += change;
+    return;
+  }
+  change += held_back;
+  held_back = 0;
   if (change < 0) {
     freed_untold -= change;
     if (freed_untold * 2 <= told) return;
@@ -201,6 +212,7 @@ void ReleaseAllHandles() {
   // The thread's V8 goes with it: a thread that loads the addon next starts from nothing told.
   told = 0;
   freed_untold = 0;
+  held_back = 0;
 }
 
 // dispose(handle): frees the array now. A stale handle is ignored, so explicit disposal and the
