@@ -62,8 +62,9 @@ export interface DownloadOptions {
   /**
    * Called with config.json's parsed contents as soon as it is fetched (or found cached), before any
    * weights: a throw stops the download, removes what it wrote, and fails it with a DownloadError of
-   * kind "unsupported" carrying the thrown message (which should name the model). loadModel passes the check that mlux runs the
-   * model's architecture, so an unsupported model costs one small file, not gigabytes.
+   * kind "unsupported" carrying the thrown message (which should name the model). loadModel passes the
+   * check that mlux runs the model's architecture, so an unsupported model costs one small file, not
+   * gigabytes. A config.json that is not JSON fails the download as "not-a-model".
    */
   checkConfig?: (config: unknown) => void;
 }

@@ -15,17 +15,22 @@ const TINY = fileURLToPath(new URL("../../fixtures/tiny-lm-f16", import.meta.url
 let slow: FakeHub;
 let stalled: FakeHub;
 let withBert: FakeHub;
+let brokenConfig: FakeHub;
 
 before(async () => {
   // 64 KiB pieces 2 ms apart: the 11 MB fixture comes in ~170 pieces, so a cancel lands mid-file.
   slow = await startFakeHub({ "org/tiny-lm": TINY }, { pieceBytes: 64 * 1024, pieceDelayMs: 2 });
   stalled = await startFakeHub({ "org/tiny-lm": TINY }, { stallBodies: true });
   withBert = await startFakeHub({ "org/bert": withUnsupportedType(TINY) });
+  const broken = withUnsupportedType(TINY);
+  writeFileSync(join(broken, "config.json"), '{"model_type": "llama",');
+  brokenConfig = await startFakeHub({ "org/broken": broken });
 });
 after(async () => {
   await slow.close();
   await stalled.close();
   await withBert.close();
+  await brokenConfig.close();
 });
 
 describe("downloadModel", () => {
@@ -117,6 +122,21 @@ describe("downloadModel", () => {
     const files = withBert.requests.slice(before).filter((r) => r.includes("/resolve/"));
     assert.equal(files.length, 1, files.join("\n"));
     assert.match(files[0] as string, /\/config\.json$/);
+    assert.deepEqual(readdirSync(cacheDir), []);
+  });
+
+  test("a config.json that is not JSON stops the download before the weights, saying so, leaving nothing", async () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "mlux-dl-broken-cache-"));
+    await assert.rejects(loadModel("org/broken", { cacheDir, hubUrl: brokenConfig.url }), (error) => {
+      assert.ok(error instanceof DownloadError && error.kind === "not-a-model", String(error));
+      assert.match(error.message, /^org\/broken's config\.json is not valid JSON: /);
+      return true;
+    });
+    const files = brokenConfig.requests.filter((r) => r.includes("/resolve/"));
+    assert.deepEqual(
+      files.map((r) => r.split("/").pop()),
+      ["config.json"],
+    );
     assert.deepEqual(readdirSync(cacheDir), []);
   });
 });
