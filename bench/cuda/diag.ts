@@ -6,6 +6,7 @@
 // Prints one JSON line.
 
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import { HookedModel, mx } from "mlux";
 import { deferRangeCheck } from "../../src/mx/deferred-range.ts";
@@ -15,8 +16,10 @@ if (!dir) throw new Error("usage: diag.ts CHECKPOINT_DIR [--decode-only]");
 const work = JSON.parse(
   readFileSync(process.env.MLUX_CUDA_WORKLOAD ?? new URL("workload.json", import.meta.url), "utf8"),
 );
+// Token ids below the vocabulary, as in mlux_side.ts (for Llama-3.2-1B's 128,256: the ids mlux_side.ts uses).
+const span = Math.min(120000, JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).vocab_size - 10);
 const tokens = (rows: number, length: number): number[][] =>
-  Array.from({ length: rows }, (_, r) => Array.from({ length }, (_, i) => ((i * 7919 + r * 104729) % 120000) + 10));
+  Array.from({ length: rows }, (_, r) => Array.from({ length }, (_, i) => ((i * 7919 + r * 104729) % span) + 10));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const now = () => performance.now();
 
@@ -81,6 +84,7 @@ async function decode() {
   const [c0, m0] = [collections, collectionMs];
   let current = step(mx.array([prompt.slice(-1)]));
   mx.scheduleEval(current);
+  const graph: number[] = [];
   const build: number[] = [];
   const wait: number[] = [];
   const start = now();
@@ -90,10 +94,12 @@ async function decode() {
     deferRangeCheck(input);
     const next = step(input);
     input.dispose();
+    const tg = now();
     mx.scheduleEval(next);
     const t1 = now();
     current.item();
     const t2 = now();
+    graph.push(tg - t0);
     build.push(t1 - t0);
     wait.push(t2 - t1);
     current.dispose();
@@ -104,6 +110,7 @@ async function decode() {
   for (const c of cache) c.dispose();
   await settle();
   return {
+    graphMs: median(graph),
     buildMs: median(build),
     waitMs: median(wait),
     tokensPerSecond: work.decodeTokens / (total / 1000),

@@ -4,9 +4,12 @@ from pathlib import Path
 
 import mlx_lm
 
+from tools.oracle import cuda_quantized
+
 
 def load_checkpoint(path):
     """mlx_lm.load of a checkpoint folder: (model, tokenizer wrapper, config dict)."""
+    cuda_quantized.install()
     return mlx_lm.load(str(Path(path)), return_config=True)
 
 

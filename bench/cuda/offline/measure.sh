@@ -1,0 +1,34 @@
+# The measurements of a CUDA session, after bench/cuda/offline/setup.sh, from $MLUX_WORK (/tmp/mlux).
+# Writes logs and results to $OUT (default /tmp/mlux-out) and prints a summary.
+#   sh bench/cuda/offline/measure.sh diag        build/eval split of mlux and mlx-lm (diag.ts, diag.py)
+#                                                and a CPU profile of mlux's decoding
+#   sh bench/cuda/offline/measure.sh bench [N]   bench/cuda/run.ts with N rounds (default 3)
+#   sh bench/cuda/offline/measure.sh tests       the hook tests that matter on a GPU
+out=${OUT:-/tmp/mlux-out}
+mkdir -p "$out"
+dir=/tmp/mlux-llama-1b-shaped-bf16
+node_ts="node --conditions=mlux-source --import tsx"
+nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,utilization.gpu --format=csv,noheader
+if [ ! -f "$dir/model.safetensors" ]; then python3 bench/cuda/make_llama1b.py "$dir" > "$out/make.log" 2>&1 || exit 1; fi
+case "$1" in
+diag)
+  $node_ts bench/cuda/diag.ts "$dir" | tee "$out/diag_mlux.json"
+  python3 bench/cuda/diag.py "$dir" | tee "$out/diag_mlx_lm.json"
+  mkdir -p "$out/prof"
+  $node_ts --cpu-prof --cpu-prof-dir="$out/prof" bench/cuda/diag.ts "$dir" --decode-only
+  ;;
+bench)
+  $node_ts bench/cuda/run.ts "${2:-3}" "$dir" 2>&1 | tee "$out/run.log"
+  ;;
+tests)
+  node --expose-gc --conditions=mlux-source --import tsx --test --test-concurrency=1 --test-reporter=spec \
+    test/hooks/noop.test.ts test/hooks/activation-cache.test.ts test/hooks/patterns.test.ts \
+    test/hooks/oracle.test.ts test/hooks/runs.test.ts > "$out/tests.log" 2>&1
+  echo "tests exit $?"
+  grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/tests.log" | head -40
+  ;;
+*)
+  echo "usage: measure.sh diag|bench [ROUNDS]|tests" >&2
+  exit 2
+  ;;
+esac
