@@ -1,11 +1,14 @@
 """mlx-lm's side of bench/cuda/diag.ts: a forward pass and pipelined greedy decoding, each split
 into building the graph and evaluating it. Prints one JSON line."""
 
+import io
 import json
 import os
+import re
 import statistics
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import mlx.core as mx
@@ -71,11 +74,14 @@ def decode():
         wait.append(ms(t2 - t1))
         current = nxt
     total = time.perf_counter() - start
+    dot = io.StringIO()
+    mx.export_to_dot(dot, step(current.reshape(1, 1)))
     return {
         "graphMs": statistics.median(graph),
         "buildMs": statistics.median(build),
         "waitMs": statistics.median(wait),
         "tokensPerSecond": work["decodeTokens"] / total,
+        "ops": dict(Counter(re.findall(r'label ="(\w+)", shape=rectangle', dot.getvalue()))),
     }
 
 

@@ -73,7 +73,8 @@ async function prefill(rows: number) {
 
 // Greedy decoding pipelined as generateStep does it: build step n+1 from step n's unread token
 // (its range check deferred, as generateStep does: otherwise the embedding's check reads the token
-// and building waits for step n), schedule it, then read step n's token. Build and wait are timed apart.
+// and building waits for step n), schedule it, then read step n's token. Build and wait are timed apart,
+// and build is split into making the graph and scheduling it; `ops` counts the primitives of one step's graph.
 async function decode() {
   const cache = model.makeCache();
   const prompt = tokens(1, work.decodePrompt)[0] as number[];
@@ -106,6 +107,11 @@ async function decode() {
     current = next;
   }
   const total = now() - start;
+  const input = mx.reshape(current, [1, 1]);
+  deferRangeCheck(input);
+  const unevaluated = step(input);
+  const ops = opCounts(mx.exportToDot(unevaluated));
+  for (const a of [input, unevaluated]) a.dispose();
   current.dispose();
   for (const c of cache) c.dispose();
   await settle();
@@ -116,7 +122,16 @@ async function decode() {
     tokensPerSecond: work.decodeTokens / (total / 1000),
     collections: collections - c0,
     collectionMs: collectionMs - m0,
+    ops,
   };
+}
+
+/** How many of each primitive a graph in MLX's DOT form holds (one rectangle per primitive). */
+function opCounts(dot: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const [, op] of dot.matchAll(/label ="(\w+)", shape=rectangle/g))
+    counts[op as string] = (counts[op as string] ?? 0) + 1;
+  return counts;
 }
 
 const out: Record<string, unknown> = { peer: "mlux", device: mx.runtimeInfo.device };

@@ -2,6 +2,8 @@
 #include <cstring>
 #include <sstream>
 
+#include "mlx/graph_utils.h"
+
 #include "mlux.h"
 
 namespace mlux {
@@ -142,6 +144,16 @@ MLUX_FN("scheduleEval", ScheduleEval) {
   RequireMemoryFor(arrays);
   mx::async_eval(std::move(arrays));
   return info.Env().Undefined();
+}
+
+// exportToDot(...arrays): the lazy graph that computes the arrays, in Graphviz's DOT language, as
+// MLX writes it (Python's mx.export_to_dot): one node per array and per primitive.
+MLUX_FN("exportToDot", ExportToDot) {
+  std::vector<mx::array> arrays;
+  for (size_t i = 0; i < info.Length(); ++i) arrays.push_back(Unwrap(info[i]));
+  std::ostringstream out;
+  mx::export_to_dot(out, arrays);
+  return Napi::String::New(info.Env(), out.str());
 }
 
 MLUX_FN("astype", Astype) { return Wrap(info.Env(), mx::astype(Unwrap(info[0]), DtypeArg(info, 1))); }

@@ -38,7 +38,7 @@ export type { Operand } from "./operand.ts";
 export * from "./quantize.ts";
 export { type Key as RandomKey, random } from "./random.ts";
 export * from "./reduce.ts";
-export { asyncEval, evaluate as eval, liveArrays, runtimeInfo, scheduleEval } from "./runtime.ts";
+export { asyncEval, evaluate as eval, exportToDot, liveArrays, runtimeInfo, scheduleEval } from "./runtime.ts";
 export { keep, tidy } from "./scope.ts";
 export * from "./shape.ts";
 export { argtopk } from "./top-k.ts";

@@ -4,7 +4,7 @@ import { type Device, defaultDevice } from "./device.ts";
 import { native, nativeFunctions } from "./native.ts";
 import { handles } from "./operand.ts";
 
-const n = nativeFunctions("asyncEval", "eval", "scheduleEval");
+const n = nativeFunctions("asyncEval", "eval", "exportToDot", "scheduleEval");
 
 /** Computes the given arrays (and what they depend on) now, blocking until done. */
 export function evaluate(...arrays: (MxArray | MxArray[])[]): void {
@@ -32,6 +32,14 @@ export function asyncEval(...arrays: (MxArray | MxArray[])[]): Promise<void> {
  */
 export function scheduleEval(...arrays: (MxArray | MxArray[])[]): void {
   n.scheduleEval(...handles(arrays.flat()));
+}
+
+/**
+ * The graph that computes the arrays, in Graphviz's DOT language, as MLX writes it (Python's
+ * mx.export_to_dot): what a step will run, op by op, before it runs.
+ */
+export function exportToDot(...arrays: (MxArray | MxArray[])[]): string {
+  return n.exportToDot(...handles(arrays.flat())) as string;
 }
 
 /** MLX's description of a GPU; keys vary by backend (CUDA adds compute_capability_*, uuid ...). */

@@ -276,6 +276,24 @@ describe("asyncEval", () => {
   });
 });
 
+describe("exportToDot", () => {
+  const primitives = (dot: string) => [...dot.matchAll(/label ="(\w+)", shape=rectangle/g)].map((m) => m[1]);
+
+  test("names each primitive of the lazy graph once, inputs before outputs, and nothing once computed", () => {
+    const a = mx.arange(0, 4, 1, "float32");
+    const b = mx.exp(a);
+    const product = mx.multiply(a, b);
+    const sum = mx.add(product, b);
+    const dot = mx.exportToDot(sum);
+    assert.match(dot, /^digraph \{/);
+    assert.deepEqual(primitives(dot), ["Arange", "Exp", "Multiply", "Add"]);
+    mx.eval(sum);
+    assert.deepEqual(primitives(mx.exportToDot(sum)), []);
+    product.dispose();
+    assert.throws(() => mx.exportToDot(product), /disposed/);
+  });
+});
+
 describe("scheduleEval", () => {
   test("returns at once; reading the arrays waits for them", () => {
     const a = mx.add(mx.arange(5), 1);
