@@ -62,22 +62,31 @@ void RequireMemoryFor(const std::vector<mx::array>& outputs, long double extra_b
     throw std::runtime_error(out.str());
   };
   long double requested = extra_bytes;
-  std::unordered_set<std::uintptr_t> seen;
-  std::vector<mx::array> pending;
   for (const auto& a : outputs) {
     if (a.status() == mx::array::Status::unscheduled) requested += NominalBytes(a);
-    pending.push_back(a);
   }
   if (requested > left) refuse("the requested outputs", requested);
+  // This walk runs before every evaluation, so it is kept cheap: pointers into the graph (which the
+  // outputs keep alive, and which only this thread changes while unscheduled) rather than copies of
+  // arrays, and only arrays that still have to be computed are visited.
+  auto to_compute = [](const mx::array& a) {
+    return a.status() == mx::array::Status::unscheduled && a.has_primitive();
+  };
+  std::vector<const mx::array*> pending;
+  std::unordered_set<std::uintptr_t> seen;
+  for (const auto& a : outputs) {
+    if (to_compute(a)) pending.push_back(&a);
+  }
   while (!pending.empty()) {
-    mx::array a = std::move(pending.back());
+    const mx::array& a = *pending.back();
     pending.pop_back();
-    if (a.status() != mx::array::Status::unscheduled || !a.has_primitive()) continue;
     if (!seen.insert(a.id()).second) continue;
     long double bytes = NominalBytes(a);
     for (const auto& s : a.siblings()) bytes += NominalBytes(s);
     if (bytes > left) refuse(Describe(a) + " in the graph", bytes);
-    for (const auto& input : a.inputs()) pending.push_back(input);
+    for (const auto& input : a.inputs()) {
+      if (to_compute(input)) pending.push_back(&input);
+    }
   }
 }
 
