@@ -1,5 +1,8 @@
 // Fused transformer kernels (mlx::core::fast): RMS and layer norm, rotary embeddings, scaled
-// dot-product attention; and the gated MLP's silu(gate) * up compiled into one kernel.
+// dot-product attention; and mlx.nn's activations, compiled into one kernel each on a GPU.
+#include <cmath>
+#include <functional>
+#include <iterator>
 #include <sstream>
 
 #include "mlux.h"
@@ -59,24 +62,82 @@ MLUX_FN("scaledDotProductAttention", ScaledDotProductAttention) {
 
 namespace {
 
-// silu(gate) * up with mlx.nn's formulas: gate * sigmoid(gate), then times up.
-std::vector<mx::array> SiluGate(const std::vector<mx::array>& in) {
-  const mx::array& gate = in[0];
-  return {mx::multiply(mx::multiply(gate, mx::sigmoid(gate)), in[1])};
+// mlx.nn's activations with its formulas, op for op, their constants made as Python scalars join an
+// array (float32 values stored in the array's dtype). mlx.nn compiles each one, so that on a GPU its
+// elementwise ops run as one kernel, which rounds differently from the ops run one by one: here too
+// they are compiled on the GPU (the values are then mlx-lm's), and run op by op on the CPU (where
+// compiling starts a C++ compiler, and the values are the same either way).
+using Ops = std::vector<mx::array> (*)(const std::vector<mx::array>&);
+
+mx::array Constant(double value, const mx::array& like) { return mx::array(static_cast<float>(value), like.dtype()); }
+
+// x · σ(x)
+std::vector<mx::array> Silu(const std::vector<mx::array>& in) { return {mx::multiply(in[0], mx::sigmoid(in[0]))}; }
+
+// x · (1 + erf(x / √2)) / 2
+std::vector<mx::array> Gelu(const std::vector<mx::array>& in) {
+  const mx::array& x = in[0];
+  auto erf = mx::erf(mx::divide(x, Constant(std::sqrt(2.0), x)));
+  return {mx::divide(mx::multiply(x, mx::add(Constant(1, x), erf)), Constant(2, x))};
+}
+
+// 0.5 x · (1 + tanh(√(2/π) · (x + 0.044715 x³)))
+std::vector<mx::array> GeluApprox(const std::vector<mx::array>& in) {
+  const mx::array& x = in[0];
+  auto cubic = mx::add(x, mx::multiply(Constant(0.044715, x), mx::power(x, Constant(3, x))));
+  auto tanh = mx::tanh(mx::multiply(Constant(std::sqrt(2.0 / M_PI), x), cubic));
+  return {mx::multiply(mx::multiply(Constant(0.5, x), x), mx::add(Constant(1, x), tanh))};
+}
+
+// x · σ(1.702 x)
+std::vector<mx::array> GeluFastApprox(const std::vector<mx::array>& in) {
+  const mx::array& x = in[0];
+  return {mx::multiply(x, mx::sigmoid(mx::multiply(Constant(1.702, x), x)))};
+}
+
+// max(x, 0)²
+std::vector<mx::array> Relu2(const std::vector<mx::array>& in) {
+  return {mx::square(mx::maximum(in[0], Constant(0, in[0])))};
+}
+
+// silu(gate) · up, mlx-lm's swiglu: gate · σ(gate), then times up.
+std::vector<mx::array> SiluGate(const std::vector<mx::array>& in) { return {mx::multiply(Silu({in[0]})[0], in[1])}; }
+
+struct Activation {
+  const char* name;
+  Ops ops;
+  size_t inputs;
+};
+
+constexpr Activation kActivations[] = {{"silu", Silu, 1},
+                                       {"gelu", Gelu, 1},
+                                       {"gelu_approx", GeluApprox, 1},
+                                       {"gelu_fast_approx", GeluFastApprox, 1},
+                                       {"relu2", Relu2, 1},
+                                       {"silu_gate", SiluGate, 2}};
+
+// Each activation compiled once, on first use (shapeless: one compiled function for every shape).
+std::vector<mx::array> RunCompiled(size_t index, const std::vector<mx::array>& in) {
+  static std::vector<std::function<std::vector<mx::array>(const std::vector<mx::array>&)>> compiled(
+      std::size(kActivations));
+  if (!compiled[index]) compiled[index] = mx::compile(kActivations[index].ops, /* shapeless */ true);
+  return compiled[index](in);
 }
 
 }  // namespace
 
-// siluGate(gate, up, compiled): silu(gate) * up. Compiled, the three elementwise ops run as one
-// kernel (as mlx-lm's compiled swiglu), reading gate and up once; the values are the same, each op
-// rounding to the arrays' dtype. Uncompiled, they are the three ops.
-MLUX_FN("siluGate", SiluGateFn) {
-  std::vector<mx::array> in{ArrayArg(info, 0), ArrayArg(info, 1)};
-  if (BoolArg(info, 2, false)) {
-    static auto compiled = mx::compile(SiluGate, /* shapeless */ true);
-    return Wrap(info.Env(), compiled(in)[0]);
+// activation(name, compiled, x, up?): one of kActivations ("silu_gate" takes up as well), compiled
+// into one kernel or run op by op.
+MLUX_FN("activation", ActivationFn) {
+  std::string name = StringArg(info, 0, "activation");
+  for (size_t i = 0; i < std::size(kActivations); ++i) {
+    const Activation& activation = kActivations[i];
+    if (name != activation.name) continue;
+    std::vector<mx::array> in;
+    for (size_t j = 0; j < activation.inputs; ++j) in.push_back(ArrayArg(info, 2 + j));
+    return Wrap(info.Env(), (BoolArg(info, 1, false) ? RunCompiled(i, in) : activation.ops(in))[0]);
   }
-  return Wrap(info.Env(), SiluGate(in)[0]);
+  throw Napi::TypeError::New(info.Env(), "unknown activation \"" + name + "\"");
 }
 
 }  // namespace mlux

@@ -122,7 +122,8 @@ qh = nn.QuantizedLinear.from_linear(h, group_size=32, bits=4, mode="mxfp4")
     );
   });
 
-  test("activations", async () => {
+  test("activations: mlx.nn's values exactly, in float32 and in bfloat16", async () => {
+    const half = mx.astype(x, "bfloat16");
     for (const [ours, python] of [
       [act.silu, "silu"],
       [act.gelu, "gelu"],
@@ -132,13 +133,22 @@ qh = nn.QuantizedLinear.from_linear(h, group_size=32, bits=4, mode="mxfp4")
       [act.relu2, "relu2"],
       [act.softplus, "softplus"],
     ] as const) {
+      for (const input of [x, half]) {
+        await expectSameAsPython(ours(input), `import mlx.nn as nn\nresult = nn.${python}(x)`, { x: input });
+      }
+    }
+    const up = randomArray([2, 3, 64], 4);
+    for (const [gate, other] of [
+      [x, up],
+      [half, mx.astype(up, "bfloat16")],
+    ] as const) {
       await expectSameAsPython(
-        ours(x),
-        `import mlx.nn as nn\nresult = nn.${python}(x)`,
-        { x },
-        { atol: 1e-6, rtol: 1e-6 },
+        act.siluGate(gate, other),
+        "from mlx_lm.models.activations import swiglu\nresult = swiglu(gate, up)",
+        { gate, up: other },
       );
     }
+    half.dispose();
   });
 });
 

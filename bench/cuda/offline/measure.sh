@@ -3,7 +3,7 @@
 #   sh bench/cuda/offline/measure.sh diag        build/eval split of mlux and mlx-lm (diag.ts, diag.py)
 #                                                and a CPU profile of mlux's decoding
 #   sh bench/cuda/offline/measure.sh bench [N]   bench/cuda/run.ts with N rounds (default 3)
-#   sh bench/cuda/offline/measure.sh tests       the hook tests that matter on a GPU
+#   sh bench/cuda/offline/measure.sh tests       the hook tests, the layers' (activations) and the fixtures' parity
 out=${OUT:-/tmp/mlux-out}
 mkdir -p "$out"
 dir=/tmp/mlux-llama-1b-shaped-bf16
@@ -23,7 +23,8 @@ bench)
 tests)
   node --expose-gc --conditions=mlux-source --import tsx --test --test-concurrency=1 --test-reporter=spec \
     test/hooks/noop.test.ts test/hooks/activation-cache.test.ts test/hooks/patterns.test.ts \
-    test/hooks/oracle.test.ts test/hooks/runs.test.ts > "$out/tests.log" 2>&1
+    test/hooks/oracle.test.ts test/hooks/runs.test.ts test/nn/layers.test.ts \
+    test/fixture-models/fixture-parity.test.ts > "$out/tests.log" 2>&1
   echo "tests exit $?"
   grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/tests.log" | head -40
   ;;

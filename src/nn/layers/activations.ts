@@ -4,34 +4,39 @@ import * as mx from "../../mx/index.ts";
 import { nativeFunctions } from "../../mx/native.ts";
 import { operand } from "../../mx/operand.ts";
 
-const n = nativeFunctions("siluGate");
+const n = nativeFunctions("activation");
+
+type NativeActivation = "silu" | "gelu" | "gelu_approx" | "gelu_fast_approx" | "relu2" | "silu_gate";
+
+/**
+ * mlx.nn's activation `name` (its formulas, op for op). mlx.nn compiles each one, so on a GPU its
+ * elementwise ops run as one kernel, which rounds differently from the ops one by one: they are
+ * compiled there too, with mlx-lm's values. On the CPU they run op by op (compiling there starts a
+ * C++ compiler at run time; the values are the same).
+ */
+function activation(name: NativeActivation, ...inputs: MxArray[]): MxArray {
+  return wrap(n.activation(name, mx.defaultDevice() === "gpu", ...inputs.map(operand)));
+}
 
 export const sigmoid = (x: MxArray): MxArray => mx.sigmoid(x);
 export const relu = (x: MxArray): MxArray => mx.maximum(x, 0);
-export const relu2 = (x: MxArray): MxArray => mx.tidy(() => mx.square(mx.maximum(x, 0)));
-export const silu = (x: MxArray): MxArray => mx.tidy(() => mx.multiply(x, mx.sigmoid(x)));
+/** max(x, 0)². */
+export const relu2 = (x: MxArray): MxArray => activation("relu2", x);
+/** x σ(x). */
+export const silu = (x: MxArray): MxArray => activation("silu", x);
 
 /**
- * silu(gate) · up, the gated MLP's SwiGLU, with the same values as those two steps. On the GPU its
- * three elementwise ops are compiled into one kernel, as mlx-lm compiles its swiglu: one pass over
- * the [tokens, d_mlp] activations instead of three. On the CPU they stay three ops (compiling there
- * runs a C++ compiler at run time).
+ * silu(gate) · up, the gated MLP's SwiGLU, as mlx-lm's swiglu: on the GPU one kernel reading gate
+ * and up once instead of three passes over the [tokens, d_mlp] activations.
  */
-export function siluGate(gate: MxArray, up: MxArray): MxArray {
-  return wrap(n.siluGate(operand(gate), operand(up), mx.defaultDevice() === "gpu"));
-}
+export const siluGate = (gate: MxArray, up: MxArray): MxArray => activation("silu_gate", gate, up);
 export const softplus = (x: MxArray): MxArray => mx.logaddexp(x, 0);
 
 /** Exact GELU: x (1 + erf(x / √2)) / 2. */
-export const gelu = (x: MxArray): MxArray =>
-  mx.tidy(() => mx.divide(mx.multiply(x, mx.add(1, mx.erf(mx.divide(x, Math.SQRT2)))), 2));
+export const gelu = (x: MxArray): MxArray => activation("gelu", x);
 
 /** Tanh GELU ("gelu_pytorch_tanh"): 0.5 x (1 + tanh(√(2/π) (x + 0.044715 x³))). */
-export const geluApprox = (x: MxArray): MxArray =>
-  mx.tidy(() => {
-    const inner = mx.multiply(Math.sqrt(2 / Math.PI), mx.add(x, mx.multiply(0.044715, mx.power(x, 3))));
-    return mx.multiply(mx.multiply(0.5, x), mx.add(1, mx.tanh(inner)));
-  });
+export const geluApprox = (x: MxArray): MxArray => activation("gelu_approx", x);
 
 /** Sigmoid GELU: x σ(1.702 x). */
-export const geluFastApprox = (x: MxArray): MxArray => mx.tidy(() => mx.multiply(x, mx.sigmoid(mx.multiply(1.702, x))));
+export const geluFastApprox = (x: MxArray): MxArray => activation("gelu_fast_approx", x);
