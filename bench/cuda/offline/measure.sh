@@ -4,6 +4,8 @@
 #                                                and a CPU profile of mlux's decoding
 #   sh bench/cuda/offline/measure.sh bench [N]   bench/cuda/run.ts with N rounds (default 3)
 #   sh bench/cuda/offline/measure.sh tests       the hook tests, the layers' (activations) and the fixtures' parity
+#   sh bench/cuda/offline/measure.sh tests-fp32  no-op hooks, the oracle's hooks, layers and fixtures, without
+#                                                q4 checkpoints (no run-time compilation of quantized kernels)
 out=${OUT:-/tmp/mlux-out}
 mkdir -p "$out"
 dir=/tmp/mlux-llama-1b-shaped-bf16
@@ -20,16 +22,24 @@ diag)
 bench)
   $node_ts bench/cuda/run.ts "${2:-3}" "$dir" 2>&1 | tee "$out/run.log"
   ;;
-tests)
-  node --expose-gc --conditions=mlux-source --import tsx --test --test-concurrency=1 --test-reporter=spec \
-    test/hooks/noop.test.ts test/hooks/activation-cache.test.ts test/hooks/patterns.test.ts \
-    test/hooks/oracle.test.ts test/hooks/runs.test.ts test/nn/layers.test.ts \
-    test/fixture-models/fixture-parity.test.ts > "$out/tests.log" 2>&1
+tests | tests-fp32)
+  files="test/hooks/noop.test.ts test/hooks/activation-cache.test.ts test/hooks/patterns.test.ts test/hooks/oracle.test.ts
+    test/hooks/runs.test.ts test/nn/layers.test.ts test/fixture-models/fixture-parity.test.ts"
+  if [ "$1" = tests-fp32 ]; then
+    export MLUX_HOOK_TESTS=fp32
+    files="test/hooks/noop.test.ts test/hooks/oracle.test.ts test/fixture-models/fixture-parity.test.ts"
+    node --conditions=mlux-source --import tsx --test --test-reporter=spec --test-name-pattern=activations \
+      test/nn/layers.test.ts > "$out/activations.log" 2>&1
+    echo "activations exit $?"
+  fi
+  # shellcheck disable=SC2086
+  node --expose-gc --conditions=mlux-source --import tsx --test --test-concurrency=1 --test-reporter=spec $files \
+    > "$out/tests.log" 2>&1
   echo "tests exit $?"
   grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/tests.log" | head -40
   ;;
 *)
-  echo "usage: measure.sh diag|bench [ROUNDS]|tests" >&2
+  echo "usage: measure.sh diag|bench [ROUNDS]|tests|tests-fp32" >&2
   exit 2
   ;;
 esac
