@@ -16,7 +16,7 @@ if (!dir) throw new Error("usage: diag.ts CHECKPOINT_DIR [--decode-only]");
 const work = JSON.parse(
   readFileSync(process.env.MLUX_CUDA_WORKLOAD ?? new URL("workload.json", import.meta.url), "utf8"),
 );
-// Token ids below the vocabulary, as in mlux_side.ts (for Llama-3.2-1B's 128,256: the ids mlux_side.ts uses).
+// Token ids below the vocabulary (for Llama-3.2-1B's 128,256, the ids mlux_side.ts uses).
 const span = Math.min(120000, JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).vocab_size - 10);
 const tokens = (rows: number, length: number): number[][] =>
   Array.from({ length: rows }, (_, r) => Array.from({ length }, (_, i) => ((i * 7919 + r * 104729) % span) + 10));

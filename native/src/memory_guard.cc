@@ -9,8 +9,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <sstream>
 #include <algorithm>
+#include <sstream>
 #include <vector>
 
 #include "mlux.h"
