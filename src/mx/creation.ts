@@ -1,7 +1,7 @@
 // Making arrays: from JS data, from raw bytes, and the standard constructors.
 import { MxArray, type NestedList, wrap } from "./array.ts";
 import { type AnyTypedArray, type DType, dtypeCode, ITEM_SIZE, isFloating, isInteger } from "./dtype.ts";
-import { rangeOf, recordHostRange } from "./host-range.ts";
+import { type HostRange, rangeOf, recordHostRange } from "./host-range.ts";
 import { integerData } from "./integer-data.ts";
 import { packed } from "./list-slots.ts";
 import { type Handle, nativeFunctions } from "./native.ts";
@@ -193,7 +193,20 @@ export function arange(start: number, stop?: number, step?: number, dtype?: DTyp
   const [lo, hi] = stop === undefined ? [0, start] : [start, stop];
   const st = step ?? 1;
   const ints = Number.isInteger(lo) && Number.isInteger(hi) && Number.isInteger(st);
-  return wrap(n.arange(lo, hi, st, dtypeCode(dtype ?? (ints ? "int32" : "float32"))));
+  const made = dtype ?? (ints ? "int32" : "float32");
+  const array = wrap(n.arange(lo, hi, st, dtypeCode(made)));
+  return ints && (made === "int32" || made === "int64") ? recordHostRange(array, arangeRange(lo, hi, st)) : array;
+}
+
+// The least and greatest of an integer arange, known without reading it (positions are taken
+// with it, and a take of host-known positions need not wait for the device).
+function arangeRange(start: number, stop: number, step: number): HostRange | undefined {
+  const count = step === 0 ? 0 : Math.ceil((stop - start) / step);
+  if (count <= 0) return undefined;
+  const last = start + (count - 1) * step;
+  const [min, max] = step > 0 ? [start, last] : [last, start];
+  // int32 wraps past its range; such values are left to be read.
+  return min >= -(2 ** 31) && max < 2 ** 31 ? { min, max } : undefined;
 }
 
 /** `num` evenly spaced values from start to stop (inclusive unless endpoint is false). */

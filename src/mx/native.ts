@@ -31,6 +31,11 @@ function loadAddon(): Record<string, NativeFunction> & {
         "(it fetches MLX and builds the addon), or `node scripts/build-native.mjs` there.",
     );
   }
+  // OpenBLAS (the CPU's matrix products on Linux, native/blas) reads this as it loads. Its threads
+  // otherwise spin for 2^28 cycles after each product before they sleep, taking the cores that
+  // MLX's thread and JavaScript need between a decode step's many small products; 2^4 (its least)
+  // puts them to sleep at once. A value the user set is kept.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= "4";
   try {
     return createRequire(import.meta.url)(path);
   } catch (error) {

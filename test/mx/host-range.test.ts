@@ -37,6 +37,21 @@ describe("the host range of integer arrays made from JavaScript data", () => {
     });
   });
 
+  test("integer aranges record theirs (models take their positions with one)", () => {
+    mx.tidy(() => {
+      assert.deepEqual(hostRange(mx.arange(5)), { min: 0, max: 4 });
+      assert.deepEqual(hostRange(mx.arange(3, 10, 3)), { min: 3, max: 9 });
+      assert.deepEqual(hostRange(mx.arange(5, 0, -2)), { min: 1, max: 5 });
+      assert.deepEqual(hostRange(mx.arange(7, 9, 1, "int64")), { min: 7, max: 8 });
+      assert.equal(hostRange(mx.arange(4, 4)), undefined);
+      assert.equal(hostRange(mx.arange(0, 1, 0.5)), undefined);
+      assert.equal(hostRange(mx.arange(0, 4, 1, "int16")), undefined);
+      assert.equal(hostRange(mx.arange(0, 4, 1, "float32")), undefined);
+      assert.deepEqual(mx.arange(5, 0, -2).tolist(), [5, 3, 1]);
+      assert.throws(() => mx.take(table, mx.arange(2, 5), 0), /index 4 is out of range for axis 0 .*valid: -4 to 3/);
+    });
+  });
+
   test("take refuses out-of-range positions made from JavaScript data, naming the position", () => {
     mx.tidy(() => {
       assert.throws(() => mx.take(table, mx.array([0, 4]), 0), /index 4 is out of range for axis 0 .*valid: -4 to 3/);

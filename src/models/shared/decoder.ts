@@ -119,7 +119,7 @@ export class DecoderStack extends Module {
         const length = inputs.shape[1] as number;
         const offset = (cache?.[0] as KVCache | undefined)?.offset ?? 0;
         // A padded batch's positions count from each row's first real token ([B, L]).
-        const positions = padding?.any ? padding.positions(length) : mx.add(mx.arange(length), offset);
+        const positions = padding?.any ? padding.positions(length) : mx.arange(offset, offset + length);
         h = mx.add(h, (this.#child(names.positionEmbedding) as EmbeddingLike).call(positions));
       }
       return this.runBlocks(h, 0, cache, padding);
