@@ -13,6 +13,7 @@ Arrays travel as arrays.to_wire / from_wire write them.
 import mlx.core as mx
 import numpy as np
 
+from tools.oracle import cuda_quantized
 from tools.oracle.arrays import from_wire, to_wire
 from tools.oracle.protocol import serve_lines
 
@@ -28,4 +29,6 @@ def evaluate(request: dict) -> dict:
 
 
 if __name__ == "__main__":
+    # On a GPU, quantized products as mlux computes them where MLX's CUDA kernel is wrong.
+    cuda_quantized.install()
     serve_lines(evaluate)
