@@ -33,32 +33,21 @@ const CLOSE = 1e-5;
 process.env.MLX_ENABLE_TF32 ??= "0";
 const BF16_PATTERN = 2 ** -6;
 // On a GPU the two sides' score products have other shapes (ours grouped by KV head, the oracle's
-// with the keys repeated) and sum in other orders, and each side rounds a score to bfloat16 twice
-// (the product and the scale, in either order): the scores may differ by 2 ulps of bfloat16 at
-// their size, m = 2 ulp(largest |score|). To first order a probability then moves by
-// 2 p (1 - p) m <= m / 2 = ulp(largest |score|), and a row of probabilities by 2m in sum, so a
-// row's pattern @ V by 2m · max |v|. On an H100 the llama and granite q4 patterns differed by 0.078
-// and pattern @ V by 0.67. The floor, 2^-4, is the bound for scores of 8 to 16.
+// with the keys repeated) and may sum in another order, moving a bfloat16 score by an ulp (1/16 for
+// scores of 8 to 16) and a probability by up to a quarter of that: on an H100 the llama and granite
+// q4 patterns differed by 0.051 and 0.047. Allowed there: 2^-4. Open: at 5e6a649 (mlx.nn's compiled
+// activations) the llama q4 pattern differed by 0.078, where its largest score (15.7) bounds a
+// probability's move from scores an ulp apart at about 1/32; something besides that rounding differs.
 const BF16_PATTERN_GPU = 2 ** -4;
 
-/** One ulp of bfloat16 (8 significant bits) at the size of `x`. */
-function bf16Ulp(x: number): number {
-  return 2 ** (Math.floor(Math.log2(Math.max(x, 2 ** -126))) - 7);
-}
-
-// The largest |q·kᵀ| · scale of a layer, in float32 from the cached q [B, H, L, d] and k [B, Hkv, L, d].
+// The largest |q·kᵀ| · scale of a layer, in float32 from the cached q [B, H, L, d] and k [B, Hkv, L, d]:
+// said when a pattern differs (bfloat16 rounds scores to 8 significant bits at that size).
 function largestScore(q: mx.Array, k: mx.Array, scale: number): number {
   return mx.tidy(() => {
     const keys = mx.repeat(mx.astype(k, "float32"), (q.shape[1] as number) / (k.shape[1] as number), 1);
     const scores = mx.matmul(mx.astype(q, "float32"), mx.swapaxes(keys, -1, -2));
     return (mx.max(mx.abs(scores)).item() as number) * Math.abs(scale);
   });
-}
-
-// Patterns' tolerance: closeFor, and on a GPU in bfloat16 at least ulp(largest |score|).
-function patternTolerance(pattern: mx.Array, score: () => number): number {
-  const close = closeFor(pattern);
-  return pattern.dtype === "bfloat16" && mx.runtimeInfo.device !== "cpu" ? Math.max(close, bf16Ulp(score())) : close;
 }
 
 function closeFor(a: mx.Array): number {
@@ -356,12 +345,13 @@ for (const c of CASES) {
       try {
         for (const layer of p.attentionLayers) {
           const attention = p.hm.names.attentionPaths[layer] as string;
-          const pattern = patterns.get(layer) as mx.Array;
+          const diff = maxAbsDiff(patterns.get(layer) as mx.Array, python(c.label, `pattern:${attention}`), attention);
           const used = (oracle.get(c.label) as OracleResult).patterns[attention];
-          const diff = maxAbsDiff(pattern, python(c.label, `pattern:${attention}`), attention);
-          const score = () => largestScore(cache.get("q", layer), cache.get("k", layer), used?.scale ?? 1);
-          const tolerance = patternTolerance(pattern, score);
-          assert.ok(diff <= tolerance, `${attention} pattern: max |diff| ${diff} > ${tolerance}`);
+          const tolerance = closeFor(patterns.get(layer) as mx.Array);
+          if (diff > tolerance) {
+            const score = largestScore(cache.get("q", layer), cache.get("k", layer), used?.scale ?? 1);
+            assert.fail(`${attention} pattern: max |diff| ${diff} > ${tolerance} (largest |score| ${score})`);
+          }
           notes.push(`L${layer} ${diff} (scale ${used?.scale}, softcap ${used?.softcap}, window ${used?.window})`);
           // hook_q and hook_k are what mlx-lm's rope returned (GPT-2 has no rope).
           if (oracle.get(c.label)?.arrays[`out:${attention}.rope#0`]) {
@@ -383,7 +373,7 @@ for (const c of CASES) {
 
     test("pattern @ V with heads merged equals mlx-lm's output-projection input", (t) => {
       const p = plans.get(c.label) as Plan;
-      const { logits, cache } = p.hm.runWithCache([CLEAN], { names: ["pattern", "v", "q", "k"] });
+      const { logits, cache } = p.hm.runWithCache([CLEAN], { names: ["pattern", "v"] });
       logits.dispose();
       // hook_z from a run that leaves attention fused, as mlx-lm's (caching the pattern writes it
       // out, which a GPU's fused kernels round differently from).
@@ -408,16 +398,11 @@ for (const c of CASES) {
           const zMerged = mx.reshape(mx.transpose(z, [0, 2, 1, 3]), [batch, length, -1]);
           assert.equal(maxAbsDiff(zMerged, expected, `${attention} z`), 0, `${attention}: hook_z merged`);
           zMerged.dispose();
-          // On a GPU each output sums pattern entries times values: a row's moves sum to at most
-          // four times one probability's (BF16_PATTERN_GPU above), in units of the largest value.
-          // The CPU keeps the patterns' own.
+          // On a GPU each output sums pattern entries (allowed BF16_PATTERN_GPU) times values: that
+          // tolerance in units of the largest value. The CPU keeps the patterns' own.
           const largestValue = mx.tidy(() => mx.max(mx.abs(values)).item() as number);
-          const used = (oracle.get(c.label) as OracleResult).patterns[attention];
-          const score = () => largestScore(cache.get("q", layer), cache.get("k", layer), used?.scale ?? 1);
-          const tolerance =
-            mx.runtimeInfo.device === "cpu"
-              ? closeFor(merged)
-              : 4 * patternTolerance(pattern, score) * Math.max(1, largestValue);
+          const scale = mx.runtimeInfo.device === "cpu" ? 1 : Math.max(1, largestValue);
+          const tolerance = closeFor(merged) * scale;
           merged.dispose();
           assert.ok(diff <= tolerance, `${attention}: max |diff| ${diff} > ${tolerance} (max |v| ${largestValue})`);
           notes.push(`L${layer} ${diff}`);
