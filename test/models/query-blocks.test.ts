@@ -156,10 +156,15 @@ describe("a long prompt under auto", () => {
       ],
     });
     assert.deepEqual(seen, Array(4).fill([1, 8, LONG.length, LONG.length]));
+    // Hooks that only read leave the output the unhooked run's: in query blocks.
+    assertClose(logits, hm.forward([LONG]), { atol: 0 }, "hooked pass against the unhooked one");
+    // A hook that hands back another array gets attention written out whole, as MLX's own causal
+    // attention computes it (the gated MLP's own kernel runs in both passes).
+    const changed = hm.runWithHooks([LONG], {
+      hooks: [["pattern.*", (pattern: mx.Array) => mx.multiply(pattern, mx.array(1, pattern.dtype))]],
+    });
     for (const [, m] of hm.model.namedModules()) if (m instanceof MultiHeadAttention) m._queryBlocks = false;
-    // The hooked pass wrote attention out whole, as MLX's own causal attention computes it (the
-    // gated MLP's own kernel runs in both passes).
-    assertClose(logits, hm.forward([LONG]), { atol: 0 }, "hooked pass against unblocked");
+    assertClose(changed, hm.forward([LONG]), { atol: 0 }, "changed-pattern pass against unblocked");
     hm.model.dispose();
   });
 

@@ -72,7 +72,8 @@ export abstract class MultiHeadAttention extends Module {
    * Rotates queries and keys (when there is a rope), updates the cache and attends; per-head
    * outputs [B, heads, L, D] out. The fused kernel runs unless the scores or the pattern are
    * hooked or soft-capped; then attention is written out as MLX's own CPU fallback computes it,
-   * whole (hooks see the model's full pattern). Unhooked causal attention over a long prompt runs
+   * whole (hooks see the model's full pattern), and the output is the written-out one only where
+   * a hook changed the scores or the pattern. Unhooked causal attention over a long prompt runs
    * in query blocks when `_queryBlocks` is on.
    * A PaddedMask rotates each row from its own offset (its first real token at position 0).
    */
@@ -90,13 +91,20 @@ export abstract class MultiHeadAttention extends Module {
     values = this.hook_v.call(values);
     if (cache) [keys, values] = cache.updateAndFetch(keys, values);
     if (options.softcap === undefined && !this.hook_scores.hooked && !this.hook_pattern.hooked) {
-      const length = queries.shape[2] as number;
-      if (this._queryBlocks && mask === "causal" && length >= BLOCKED_FROM && (keys.shape[2] as number) >= length) {
-        return causalAttentionInQueryBlocks(queries, keys, values, options.scale);
-      }
-      return mx.fast.scaledDotProductAttention(queries, keys, values, { scale: options.scale, mask });
+      return this.#unhooked(queries, keys, values, mask, options.scale);
     }
     return this.#writtenOut(queries, keys, values, mask, options);
+  }
+
+  // Attention as an unhooked run computes it: the fused kernel, or query blocks over a long prompt.
+  #unhooked(queries: MxArray, keys: MxArray, values: MxArray, mask: MxArray | "causal" | null, scale: number) {
+    if (this.#takesQueryBlocks(queries, keys, mask)) return causalAttentionInQueryBlocks(queries, keys, values, scale);
+    return mx.fast.scaledDotProductAttention(queries, keys, values, { scale, mask });
+  }
+
+  #takesQueryBlocks(queries: MxArray, keys: MxArray, mask: MxArray | "causal" | null): boolean {
+    const length = queries.shape[2] as number;
+    return this._queryBlocks && mask === "causal" && length >= BLOCKED_FROM && (keys.shape[2] as number) >= length;
   }
 
   /** Per-head outputs [B, heads, L, D] through hook_z (and hook_result) and the output projection. */
@@ -151,10 +159,18 @@ export abstract class MultiHeadAttention extends Module {
     }
     const byHead = [batch, heads, length, keyLength];
     const grouped = scores.shape;
-    scores = mx.reshape(this.hook_scores.call(mx.reshape(scores, byHead)), grouped);
-    let pattern = mx.softmax(scores, { axis: -1, precise: true });
-    pattern = mx.reshape(this.hook_pattern.call(mx.reshape(pattern, byHead)), grouped);
-    const z = mx.matmul(pattern, v);
+    const scoresSeen = mx.reshape(scores, byHead);
+    const scoresKept = this.hook_scores.call(scoresSeen);
+    const patternSeen = mx.reshape(mx.softmax(mx.reshape(scoresKept, grouped), { axis: -1, precise: true }), byHead);
+    const patternKept = this.hook_pattern.call(patternSeen);
+    // Hooks that only read (a cache, a probe) leave the layer's output the unhooked run's. On the
+    // CPU the fused kernel is these very ops, bit for bit (test/hooks/noop.test.ts), so the pattern
+    // already made is used; a GPU's fused kernels round otherwise, and query blocks sum otherwise.
+    const onlyRead = scoresKept === scoresSeen && patternKept === patternSeen && options.softcap === undefined;
+    if (onlyRead && (mx.defaultDevice() === "gpu" || this.#takesQueryBlocks(queries, keys, givenMask))) {
+      return this.#unhooked(queries, keys, values, givenMask, options.scale);
+    }
+    const z = mx.matmul(mx.reshape(patternKept, grouped), v);
     return repeats > 1 ? mx.reshape(z, [batch, heads, length, headDim]) : z;
   }
 }
