@@ -6,6 +6,8 @@
 #   sh bench/cuda/offline/measure.sh tests       the hook tests, the layers' (activations) and the fixtures' parity
 #   sh bench/cuda/offline/measure.sh tests-fp32  no-op hooks, the oracle's hooks, layers and fixtures, without
 #                                                q4 checkpoints (no run-time compilation of quantized kernels)
+#   sh bench/cuda/offline/measure.sh qmm         MLX's CUDA quantized_matmul and gather_qmm against its CPU
+#                                                (bench/cuda/qmm_sweep.py, Python MLX alone)
 out=${OUT:-/tmp/mlux-out}
 mkdir -p "$out"
 dir=/tmp/mlux-llama-1b-shaped-bf16
@@ -38,8 +40,11 @@ tests | tests-fp32)
   echo "tests exit $?"
   grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/tests.log" | head -40
   ;;
+qmm)
+  python3 bench/cuda/qmm_sweep.py | tee "$out/qmm.jsonl"
+  ;;
 *)
-  echo "usage: measure.sh diag|bench [ROUNDS]|tests|tests-fp32" >&2
+  echo "usage: measure.sh diag|bench [ROUNDS]|tests|tests-fp32|qmm" >&2
   exit 2
   ;;
 esac
