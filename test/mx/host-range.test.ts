@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { mx } from "mlux";
+import { Padding } from "../../src/models/cache/masks.ts";
 import { hostRange } from "../../src/mx/host-range.ts";
 import { Embedding } from "../../src/nn/layers/embedding.ts";
 
@@ -49,6 +50,19 @@ describe("the host range of integer arrays made from JavaScript data", () => {
       assert.equal(hostRange(mx.arange(0, 4, 1, "float32")), undefined);
       assert.deepEqual(mx.arange(5, 0, -2).tolist(), [5, 3, 1]);
       assert.throws(() => mx.take(table, mx.arange(2, 5), 0), /index 4 is out of range for axis 0 .*valid: -4 to 3/);
+    });
+  });
+
+  test("a padded batch's positions carry theirs", () => {
+    mx.tidy(() => {
+      const positions = new Padding([2, 0, 5]).positions(4);
+      assert.deepEqual(positions.tolist(), [
+        [0, 0, 0, 1],
+        [0, 1, 2, 3],
+        [0, 0, 0, 0],
+      ]);
+      assert.deepEqual(hostRange(positions), { min: 0, max: 3 });
+      assert.deepEqual(hostRange(new Padding([2, 3]).positions(4)), { min: 0, max: 1 });
     });
   });
 

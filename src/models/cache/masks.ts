@@ -2,6 +2,7 @@
 // a left-padded batch of prompts of different lengths.
 
 import type { MxArray } from "../../mx/array.ts";
+import { recordHostRange } from "../../mx/host-range.ts";
 import * as mx from "../../mx/index.ts";
 import type { KVCache } from "./kv-cache.ts";
 
@@ -46,9 +47,13 @@ export class Padding {
     );
   }
 
-  /** int32 [B, L]: each position counted from its row's first real token; padding positions get 0. */
+  /**
+   * int32 [B, L]: each position counted from its row's first real token; padding positions get 0.
+   * Their range is known here, so taking learned positions with them does not read them back.
+   */
   positions(length: number): MxArray {
-    return mx.tidy(() => mx.maximum(mx.subtract(mx.expandDims(mx.arange(length), 0), this.#column()), 0));
+    const positions = mx.tidy(() => mx.maximum(mx.subtract(mx.expandDims(mx.arange(length), 0), this.#column()), 0));
+    return recordHostRange(positions, { min: 0, max: Math.max(0, length - 1 - Math.min(...this.left)) });
   }
 
   /** bool [B, L]: true at real tokens, false at padding. */
