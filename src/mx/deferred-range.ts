@@ -7,8 +7,8 @@
 // values, nothing is read out of bounds, and in-range values pass through unchanged) and records
 // the extent it indexed; the owner checks the value against that extent once it reads it.
 import type { MxArray } from "./array.ts";
-import { astype } from "./creation.ts";
-import { clip } from "./elementwise.ts";
+import { array, astype } from "./creation.ts";
+import { clip, minimum } from "./elementwise.ts";
 
 export interface DeferredRange {
   /** The smallest axis size the positions have indexed so far (Infinity until they index one). */
@@ -45,6 +45,17 @@ export function clampDeferred(positions: MxArray, size: number): MxArray | undef
   const range = deferred.get(positions);
   if (!range) return undefined;
   range.extent = Math.min(range.extent, size);
+  // A sampler's argmax or categorical draw is uint32: only the upper bound can be passed, and one
+  // minimum (in that dtype, with no casts) bounds it, where the general clip below takes five ops
+  // a decode step.
+  if (positions.dtype === "uint32" || positions.dtype === "uint64") {
+    const last = array(size - 1, positions.dtype);
+    try {
+      return minimum(positions, last);
+    } finally {
+      last.dispose();
+    }
+  }
   // int32 holds every position of an axis MLX can index; wider or unsigned values that wrap in
   // the conversion still end up in range after the clip.
   const wide = astype(positions, "int32");

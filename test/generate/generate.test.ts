@@ -264,6 +264,12 @@ test("a sampler's token outside the embedding is a RangeError, not a crash", () 
       ),
     });
   }
+  // A uint32 token (argmax's dtype) past the table is bounded in the graph by a minimum alone.
+  const past = (lp: mx.Array) => mx.tidy(() => mx.add(greedy(lp), mx.array(vocab + 7, "uint32")));
+  assert.throws(() => generateTokens(model, prompt, { maxTokens: 3, sampler: past }), {
+    name: "RangeError",
+    message: /the sampler chose token \d+, out of range/,
+  });
   assert.equal(mx.liveArrays(), live);
   assert.equal(generateTokens(model, prompt, { maxTokens: 2 }).length, 2);
 });

@@ -39,6 +39,14 @@ describe("take with positions whose range check is deferred", () => {
         [7, -9, 3, -4, 0, -5].map((v) => inDeferredRange(v, range)),
         [false, false, true, true, true, false],
       );
+      // uint32 (a sampler's argmax) is bounded above alone: past the table is the last row.
+      const drawn = mx.array([7, 2 ** 32 - 1, 2], "uint32");
+      deferRangeCheck(drawn);
+      assert.deepEqual(mx.take(table, drawn, 0).tolist(), [
+        [9, 10, 11],
+        [9, 10, 11],
+        [6, 7, 8],
+      ]);
     });
   });
 
