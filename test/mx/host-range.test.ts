@@ -1,6 +1,6 @@
-// Integer arrays made from JavaScript data carry the range of their values, read as they were made:
-// index checks use it instead of reading the array back (a device sync on a GPU), with the same
-// errors for out-of-range positions.
+// Integer arrays made from JavaScript data, integer aranges and a padded batch's positions carry the
+// range of their values, known as they were made: index checks use it instead of reading the array
+// back (a device sync on a GPU), with the same errors for out-of-range positions.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { mx } from "mlux";
