@@ -6,6 +6,7 @@ import { hostRange } from "../../mx/host-range.ts";
 import * as mx from "../../mx/index.ts";
 import { Module } from "../module.ts";
 import { dequantizeWide, packedWidth, type QuantizationSpec } from "./linear.ts";
+import { TransposedWeight } from "./transposed-weight.ts";
 
 /** A lookup table [numEmbeddings, dims] (mlx.nn.Embedding). */
 export class Embedding extends Module {
@@ -24,7 +25,13 @@ export class Embedding extends Module {
 
   /** x Wᵀ: the table used as an output projection (tied embeddings). */
   asLinear(x: MxArray): MxArray {
-    return mx.tidy(() => mx.matmul(x, mx.transpose(this.weight)));
+    return this.#transposed.with(this.weight, (wt) => mx.matmul(x, wt));
+  }
+
+  readonly #transposed = new TransposedWeight();
+
+  override releaseDerived(): void {
+    this.#transposed.release();
   }
 
   toQuantized(spec: QuantizationSpec): QuantizedEmbedding {

@@ -3,6 +3,7 @@ import type { MxArray } from "../../mx/array.ts";
 import type { DType } from "../../mx/dtype.ts";
 import * as mx from "../../mx/index.ts";
 import { Module } from "../module.ts";
+import { TransposedWeight } from "./transposed-weight.ts";
 
 /** y = x Wᵀ + b, with weight [outputDims, inputDims] as in mlx.nn.Linear. */
 export class Linear extends Module {
@@ -15,14 +16,14 @@ export class Linear extends Module {
     if (options.bias ?? true) this.bias = mx.zeros([outputDims]);
   }
 
+  readonly #transposed = new TransposedWeight();
+
   override forward(x: MxArray): MxArray {
-    // Disposed by hand rather than by a tidy scope: a decode step makes over a hundred of these.
-    const wt = mx.transpose(this.weight);
-    try {
-      return this.bias ? mx.addmm(this.bias, x, wt) : mx.matmul(x, wt);
-    } finally {
-      wt.dispose();
-    }
+    return this.#transposed.with(this.weight, (wt) => (this.bias ? mx.addmm(this.bias, x, wt) : mx.matmul(x, wt)));
+  }
+
+  override releaseDerived(): void {
+    this.#transposed.release();
   }
 
   /** The weight [outputDims, inputDims] as a new Array in `dtype` (the caller owns it). */
