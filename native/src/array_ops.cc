@@ -87,13 +87,6 @@ MLUX_FN("shape", Shape) { return ShapeToJs(info.Env(), Unwrap(info[0]).shape());
 
 MLUX_FN("dtype", DtypeOf) { return Napi::Number::New(info.Env(), DtypeCode(Unwrap(info[0]).dtype())); }
 
-// isComputed(a): whether the array holds data (computed, or scheduled to be) and is no transform's
-// tracer: a value that graphs built later can take as a leaf.
-MLUX_FN("isComputed", IsComputed) {
-  const mx::array& a = Unwrap(info[0]);
-  return Napi::Boolean::New(info.Env(), !a.is_tracer() && a.status() != mx::array::Status::unscheduled);
-}
-
 MLUX_FN("nbytes", Nbytes) { return Napi::Number::New(info.Env(), static_cast<double>(Unwrap(info[0]).nbytes())); }
 
 // toBytes(a, copy): evaluates and returns the data as an ArrayBuffer in row-major order. With

@@ -18,6 +18,7 @@ constexpr uint32_t kGenerationLimit = 1u << 20;  // keeps handles below 2^53, ex
 
 struct Slot {
   std::optional<mx::array> array;
+  std::optional<mx::array> transposed;  // KeptTranspose's, made on first use
   int64_t bytes = 0;
   uint32_t generation = 0;
 };
@@ -136,6 +137,7 @@ void Release(napi_env env, uint32_t index) {
   Slot& slot = Table()[index];
   if (slot.bytes != 0) TellV8(env, -slot.bytes);
   slot.array.reset();
+  slot.transposed.reset();
   slot.bytes = 0;
   slot.generation = (slot.generation + 1) % kGenerationLimit;
   FreeSlots().push_back(index);
@@ -178,6 +180,17 @@ Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays) {
 
 bool IsHandle(const Napi::Value& v) { return v.IsNumber(); }
 
+mx::array KeptTranspose(const Napi::Value& v) {
+  const mx::array& a = Unwrap(v);
+  if (a.ndim() != 2) throw std::invalid_argument("expected a 2-D weight, got " + std::to_string(a.ndim()) + " axes");
+  // Only what is computed is kept: an unevaluated array's graph would be held, and a tracer
+  // belongs to one transformation.
+  if (a.is_tracer() || a.status() == mx::array::Status::unscheduled) return mx::transpose(a);
+  Slot& slot = Table()[Lookup(v)];
+  if (!slot.transposed) slot.transposed.emplace(mx::transpose(a));
+  return *slot.transposed;
+}
+
 mx::array& Unwrap(const Napi::Value& v) {
   int64_t index = Lookup(v);
   if (index < 0) {
@@ -204,6 +217,7 @@ void ReleaseAllHandles() {
     Slot& slot = table[index];
     if (!slot.array) continue;
     slot.array.reset();
+    slot.transposed.reset();
     slot.bytes = 0;
     slot.generation = (slot.generation + 1) % kGenerationLimit;
     free_slots.push_back(static_cast<uint32_t>(index));

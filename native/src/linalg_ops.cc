@@ -63,6 +63,15 @@ MLUX_FN("addmm", Addmm) {
   return Wrap(info.Env(), mx::addmm(c, a, b, alpha, beta));
 }
 
+// linear(x, w, bias | null): x @ w.T (+ bias), as addmm(bias, x, w.T) with alpha and beta 1, w.T
+// kept with w's handle (KeptTranspose).
+MLUX_FN("linear", Linear) {
+  mx::array x = ArrayArg(info, 0);
+  mx::array wt = KeptTranspose(info[1]);
+  auto bias = OptionalArrayArg(info, 2);
+  return Wrap(info.Env(), bias ? mx::addmm(*bias, x, wt, 1.0f, 1.0f) : mx::matmul(x, wt));
+}
+
 MLUX_FN("outer", Outer) {
   auto [a, b] = OperandPair(info, 0);
   return Wrap(info.Env(), mx::outer(a, b));

@@ -81,6 +81,11 @@ mx::array& Unwrap(const Napi::Value& v);
 // number that names no live array.
 mx::array* UnwrapIfHandle(napi_env env, napi_value v);
 bool IsHandle(const Napi::Value& v);
+// The transpose of the 2-D array a handle names. For a computed array (not a transform's tracer)
+// it is made once and kept with the handle, freed with it: a weight multiplied at every step is
+// transposed once, not once per product. The kept transpose is a view, the same strides over the
+// same memory as a transpose made anew, so products with it are the same kernels, bit for bit.
+mx::array KeptTranspose(const Napi::Value& v);
 // Frees every array of the table (when the thread that made them ends).
 void ReleaseAllHandles();
 // Marks that an evaluation may have run: when the outermost addon call returns, the arrays it

@@ -6,6 +6,7 @@ import { describe, handles, type Operand, operand } from "./operand.ts";
 
 const n = nativeFunctions(
   "addmm",
+  "linear",
   "blockMaskedMm",
   "einsum",
   "einsumPath",
@@ -52,6 +53,16 @@ export function matmul(a: Operand, b: Operand): MxArray {
 /** beta * c + alpha * (a @ b), in one fused product (alpha and beta default to 1). */
 export function addmm(c: Operand, a: Operand, b: Operand, options: { alpha?: number; beta?: number } = {}): MxArray {
   return wrap(n.addmm(operand(c), operand(a), operand(b), options.alpha ?? 1, options.beta ?? 1));
+}
+
+/**
+ * x Wᵀ (+ b) for a 2-D weight [outputs, inputs] (mlx.nn.Linear's product): the values of
+ * `addmm(b, x, transpose(w))` (or `matmul(x, transpose(w))`), bit for bit. A computed weight's
+ * transpose is made once and kept with the weight, freed with it, so a product repeated at every
+ * decode step costs one op instead of two.
+ */
+export function linear(x: MxArray, weight: MxArray, bias?: MxArray): MxArray {
+  return wrap(n.linear(x.handle, weight.handle, bias?.handle ?? null));
 }
 
 /** The outer product of two vectors (inputs are flattened first). */

@@ -4,7 +4,7 @@ import { type Device, defaultDevice } from "./device.ts";
 import { native, nativeFunctions } from "./native.ts";
 import { handles } from "./operand.ts";
 
-const n = nativeFunctions("asyncEval", "eval", "exportToDot", "isComputed", "scheduleEval");
+const n = nativeFunctions("asyncEval", "eval", "exportToDot", "scheduleEval");
 
 /** Computes the given arrays (and what they depend on) now, blocking until done. */
 export function evaluate(...arrays: (MxArray | MxArray[])[]): void {
@@ -32,14 +32,6 @@ export function asyncEval(...arrays: (MxArray | MxArray[])[]): Promise<void> {
  */
 export function scheduleEval(...arrays: (MxArray | MxArray[])[]): void {
   n.scheduleEval(...handles(arrays.flat()));
-}
-
-/**
- * @internal Whether an array holds data (computed, or scheduled to be) and is no transform's tracer:
- * a value that graphs built later take as a leaf, not a computation to repeat.
- */
-export function isComputed(a: MxArray): boolean {
-  return n.isComputed(a.handle) as boolean;
 }
 
 /**

@@ -167,7 +167,6 @@ export abstract class Module {
     for (const [name, value] of incoming) {
       if (current.has(name)) assignParameter(modules, name, value);
     }
-    for (const module of modules.values()) module.releaseDerived();
   }
 
   /**
@@ -177,7 +176,6 @@ export abstract class Module {
    */
   setDtype(dtype: DType): void {
     const modules = new Map(this.namedModules());
-    for (const module of modules.values()) module.releaseDerived();
     for (const [name, value] of this.parameters()) {
       if (isFloating(value.dtype) && value.dtype !== dtype) {
         const cast = astype(value, dtype);
@@ -188,17 +186,10 @@ export abstract class Module {
     }
   }
 
-  /** Disposes every parameter, and what modules keep derived from them. */
+  /** Disposes every parameter. */
   dispose(): void {
-    for (const [, module] of this.namedModules()) module.releaseDerived();
     for (const value of this.parameters().values()) value.dispose();
   }
-
-  /**
-   * Frees what this module keeps derived from its parameters (a Linear's transposed weight, which
-   * holds the weight's memory). Each is remade on the next call that needs it.
-   */
-  releaseDerived(): void {}
 }
 
 function assignParameter(modules: Map<string, Module>, path: string, value: MxArray): void {

@@ -1,5 +1,7 @@
-// A Linear (and a tied unembedding) keeps its weight's transpose between calls: the same values
-// bit for bit, one op fewer per product, and never a stale or leaked transpose.
+// mx.linear keeps a computed weight's transpose with the weight's handle: the same values bit for
+// bit as addmm(b, x, transpose(w)), one op fewer per product from the second call on, freed with
+// the weight, and never kept for a weight still to be computed or a transformation's tracer.
+// Linear layers and the tied unembedding compute through it.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { mx } from "mlux";
@@ -13,111 +15,91 @@ const seeded = (shape: number[], seed: number) => {
   return a;
 };
 
+/** How many `name` primitives the graph computing `a` still has to run. */
 const primitives = (a: mx.Array, name: string) =>
   [...mx.exportToDot(a).matchAll(/label ="(\w+)", shape=rectangle/g)].filter(([, op]) => op === name).length;
 
 const sameValues = (a: mx.Array, b: mx.Array) =>
-  assert.deepEqual(Array.from(a.toTypedArray()), Array.from(b.toTypedArray()));
+  assert.deepEqual(Array.from(a.toTypedArray() as Float32Array), Array.from(b.toTypedArray() as Float32Array));
 
-function linear(weight: mx.Array, bias?: mx.Array): Linear {
-  const [outputs, inputs] = weight.shape as [number, number];
-  const layer = new Linear(inputs, outputs, { bias: bias !== undefined });
-  layer.dispose();
-  layer.weight = weight;
-  if (bias) layer.bias = bias;
-  return layer;
-}
-
-describe("a Linear's kept transpose", () => {
-  test("the second call's graph has no transpose, and both calls give x @ W.T exactly", () => {
-    const w = seeded([6, 5], 1);
-    const x = seeded([2, 3, 5], 2);
-    const layer = linear(w, seeded([6], 3));
-    const expected = mx.addmm(layer.bias as mx.Array, x, mx.transpose(w));
-    const first = layer.call(x);
-    assert.equal(primitives(first, "Transpose"), 1);
-    mx.eval(first);
-    const second = layer.call(x);
-    assert.equal(primitives(second, "Transpose"), 0);
-    sameValues(first, expected);
-    sameValues(second, expected);
+describe("mx.linear", () => {
+  test("from the second call on the graph has no transpose; both calls give addmm(b, x, w.T) exactly", () => {
+    mx.tidy(() => {
+      const [w, x, b] = [seeded([6, 5], 1), seeded([2, 3, 5], 2), seeded([6], 3)];
+      const expected = mx.addmm(b, x, mx.transpose(w));
+      const first = mx.linear(x, w, b);
+      assert.equal(primitives(first, "Transpose"), 1);
+      mx.eval(first);
+      const second = mx.linear(x, w, b);
+      assert.equal(primitives(second, "Transpose"), 0);
+      sameValues(first, expected);
+      sameValues(second, expected);
+      sameValues(mx.linear(x, w), mx.matmul(x, mx.transpose(w)));
+    });
   });
 
-  test("a new weight is used at once, and its predecessor's transpose is freed", () => {
-    const x = seeded([1, 4], 4);
-    const layer = linear(seeded([3, 4], 5));
-    mx.eval(layer.call(x));
-    const before = mx.liveArrays();
-    const replaced = layer.weight;
-    layer.weight = seeded([3, 4], 6);
-    replaced.dispose();
-    mx.tidy(() => sameValues(layer.call(x), mx.matmul(x, mx.transpose(layer.weight))));
-    // The new weight and its transpose in place of the old two (the product's operands are freed).
-    assert.equal(mx.liveArrays(), before);
-  });
-
-  test("a weight not computed yet is transposed per call and not kept", () => {
-    const x = seeded([1, 4], 7);
-    const layer = linear(mx.multiply(seeded([3, 4], 8), 2));
-    const y = layer.call(x);
-    mx.eval(y);
-    assert.equal(primitives(layer.call(x), "Transpose"), 1);
-  });
-
-  test("a disposed weight throws the usual error instead of reading a kept transpose", () => {
-    const x = seeded([1, 4], 9);
-    const layer = linear(seeded([3, 4], 10));
-    mx.eval(layer.call(x));
-    layer.weight.dispose();
-    assert.throws(() => layer.call(x), /this Array was disposed/);
-  });
-
-  test("dispose() frees the weight and its transpose; setDtype leaves no transpose of the old weight", () => {
-    const base = mx.liveArrays();
-    const x = seeded([1, 4], 11);
-    const layer = linear(seeded([3, 4], 12), seeded([3], 13));
-    mx.tidy(() => mx.eval(layer.call(x)));
-    layer.setDtype("float16");
-    // Weight and bias in float16, and x; the float32 weight's transpose is gone with it.
-    assert.equal(mx.liveArrays(), base + 3);
-    mx.tidy(() => mx.eval(layer.call(mx.astype(x, "float16"))));
-    layer.dispose();
+  test("the kept transpose holds no array of its own and is freed with its weight", () => {
+    const x = seeded([1, 1024], 4);
+    const live = mx.liveArrays();
+    const w = seeded([1024, 1024], 5);
+    mx.tidy(() => mx.eval(mx.linear(x, w), mx.linear(x, w)));
+    assert.equal(mx.liveArrays(), live + 1);
+    const held = mx.memory.activeMemory();
+    w.dispose();
+    // The weight's 4 MiB come back: the transpose viewing them went with the handle.
+    assert.ok(held - mx.memory.activeMemory() >= 1024 * 1024 * 4, `${held - mx.memory.activeMemory()} bytes freed`);
+    assert.equal(mx.liveArrays(), live);
     x.dispose();
-    assert.equal(mx.liveArrays(), base);
   });
 
-  test("a gradient with respect to the weight flows through the product", () => {
-    const x = seeded([2, 4], 14);
-    const layer = linear(seeded([3, 4], 15));
-    mx.eval(layer.call(x)); // a transpose of the computed weight is kept now
-    const loss = (w: mx.Array) => {
-      const saved = layer.weight;
-      layer.weight = w;
-      try {
-        return mx.sum(layer.call(x));
-      } finally {
-        layer.weight = saved;
-      }
-    };
-    // d sum(x Wᵀ) / dW[o, i] = sum over rows of x[:, i], for every output o.
-    const grad = mx.grad(loss)(layer.weight);
-    const columnSums = mx.broadcastTo(mx.sum(x, 0, true), [3, 4]);
-    assert.ok(mx.allclose(grad, columnSums, { rtol: 1e-6, atol: 1e-6 }).item());
+  test("a weight not computed yet is transposed anew at every call", () => {
+    mx.tidy(() => {
+      const x = seeded([1, 4], 6);
+      const w = mx.multiply(seeded([3, 4], 7), 2);
+      assert.equal(primitives(mx.linear(x, w), "Transpose"), 1);
+      assert.equal(primitives(mx.linear(x, w), "Transpose"), 1);
+    });
+  });
+
+  test("a gradient with respect to the weight flows through the product, and the weight's kept transpose stays right", () => {
+    mx.tidy(() => {
+      const [x, w] = [seeded([2, 4], 8), seeded([3, 4], 9)];
+      mx.eval(mx.linear(x, w)); // w's transpose is kept now
+      // d sum(x Wᵀ) / dW[o, i] = the sum of x[:, i] over rows, for every output o.
+      const grad = mx.grad((weight: mx.Array) => mx.sum(mx.linear(x, weight)))(w);
+      const columnSums = mx.broadcastTo(mx.sum(x, { axis: 0, keepdims: true }), [3, 4]);
+      assert.ok(mx.allclose(grad, columnSums, { rtol: 1e-6, atol: 1e-6 }).item());
+      sameValues(mx.linear(x, w), mx.matmul(x, mx.transpose(w)));
+    });
+  });
+
+  test("a disposed weight and a weight that is not 2-D are refused with a clear error", () => {
+    mx.tidy(() => {
+      const x = seeded([1, 4], 10);
+      const w = seeded([3, 4], 11);
+      mx.eval(mx.linear(x, w));
+      w.dispose();
+      assert.throws(() => mx.linear(x, w), /this Array was disposed/);
+      assert.throws(() => mx.linear(x, seeded([2, 3, 4], 12)), /expected a 2-D weight, got 3 axes/);
+    });
   });
 });
 
-describe("a tied unembedding's kept transpose", () => {
-  test("asLinear reuses the table's transpose and gives x @ E.T exactly", () => {
-    const table = new Embedding(7, 5);
-    table.dispose();
-    table.weight = seeded([7, 5], 16);
-    const x = seeded([1, 2, 5], 17);
-    const expected = mx.matmul(x, mx.transpose(table.weight));
-    const first = table.asLinear(x);
-    mx.eval(first);
-    const second = table.asLinear(x);
-    assert.equal(primitives(second, "Transpose"), 0);
-    sameValues(first, expected);
-    sameValues(second, expected);
+describe("layers computing through mx.linear", () => {
+  test("a Linear with a bias and a tied unembedding reuse their weight's transpose, with unchanged values", () => {
+    mx.tidy(() => {
+      const layer = new Linear(5, 6);
+      layer.weight = seeded([6, 5], 13);
+      layer.bias = seeded([6], 14);
+      const table = new Embedding(7, 5);
+      table.weight = seeded([7, 5], 15);
+      const x = seeded([1, 2, 5], 16);
+      mx.eval(layer.call(x), table.asLinear(x));
+      const [projected, unembedded] = [layer.call(x), table.asLinear(x)];
+      assert.equal(primitives(projected, "Transpose"), 0);
+      assert.equal(primitives(unembedded, "Transpose"), 0);
+      sameValues(projected, mx.addmm(layer.bias, x, mx.transpose(layer.weight)));
+      sameValues(unembedded, mx.matmul(x, mx.transpose(table.weight)));
+    });
   });
 });

@@ -4,9 +4,9 @@ import { isDeferred } from "../../mx/deferred-range.ts";
 import type { DType } from "../../mx/dtype.ts";
 import { hostRange } from "../../mx/host-range.ts";
 import * as mx from "../../mx/index.ts";
+import { linear } from "../../mx/linalg.ts";
 import { Module } from "../module.ts";
 import { dequantizeWide, packedWidth, type QuantizationSpec } from "./linear.ts";
-import { TransposedWeight } from "./transposed-weight.ts";
 
 /** A lookup table [numEmbeddings, dims] (mlx.nn.Embedding). */
 export class Embedding extends Module {
@@ -25,13 +25,7 @@ export class Embedding extends Module {
 
   /** x Wᵀ: the table used as an output projection (tied embeddings). */
   asLinear(x: MxArray): MxArray {
-    return this.#transposed.with(this.weight, (wt) => mx.matmul(x, wt));
-  }
-
-  readonly #transposed = new TransposedWeight();
-
-  override releaseDerived(): void {
-    this.#transposed.release();
+    return linear(x, this.weight);
   }
 
   toQuantized(spec: QuantizationSpec): QuantizedEmbedding {

@@ -2,8 +2,8 @@
 import type { MxArray } from "../../mx/array.ts";
 import type { DType } from "../../mx/dtype.ts";
 import * as mx from "../../mx/index.ts";
+import { linear } from "../../mx/linalg.ts";
 import { Module } from "../module.ts";
-import { TransposedWeight } from "./transposed-weight.ts";
 
 /** y = x Wᵀ + b, with weight [outputDims, inputDims] as in mlx.nn.Linear. */
 export class Linear extends Module {
@@ -16,14 +16,8 @@ export class Linear extends Module {
     if (options.bias ?? true) this.bias = mx.zeros([outputDims]);
   }
 
-  readonly #transposed = new TransposedWeight();
-
   override forward(x: MxArray): MxArray {
-    return this.#transposed.with(this.weight, (wt) => (this.bias ? mx.addmm(this.bias, x, wt) : mx.matmul(x, wt)));
-  }
-
-  override releaseDerived(): void {
-    this.#transposed.release();
+    return linear(x, this.weight, this.bias);
   }
 
   /** The weight [outputDims, inputDims] as a new Array in `dtype` (the caller owns it). */
