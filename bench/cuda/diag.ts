@@ -2,7 +2,7 @@
 // (JavaScript and the addon making MLX's lazy ops) and evaluating it (MLX computing), with the
 // garbage collections V8 made meanwhile. diag.py measures mlx-lm the same way; comparing the two
 // says whether a gap lies in graph building (ours) or in the computation (the same libmlx).
-//   node --conditions=mlux-source --import tsx bench/cuda/diag.ts CHECKPOINT_DIR [--decode-only]
+//   node --conditions=mlux-source --import tsx bench/cuda/diag.ts CHECKPOINT_DIR [--decode-only | --prefill-only]
 // Prints one JSON line.
 
 import { readFileSync } from "node:fs";
@@ -12,7 +12,7 @@ import { HookedModel, mx } from "mlux";
 import { deferRangeCheck } from "../../src/mx/deferred-range.ts";
 
 const [dir, flag] = process.argv.slice(2);
-if (!dir) throw new Error("usage: diag.ts CHECKPOINT_DIR [--decode-only]");
+if (!dir) throw new Error("usage: diag.ts CHECKPOINT_DIR [--decode-only | --prefill-only]");
 const work = JSON.parse(
   readFileSync(process.env.MLUX_CUDA_WORKLOAD ?? new URL("workload.json", import.meta.url), "utf8"),
 );
@@ -139,6 +139,8 @@ if (flag !== "--decode-only") {
   out.prefill1 = await prefill(1);
   out.prefillBatch = await prefill(work.batch);
 }
-await decode(); // warm-up
-out.decode = await decode();
+if (flag !== "--prefill-only") {
+  await decode(); // warm-up
+  out.decode = await decode();
+}
 console.log(JSON.stringify(out));

@@ -1,7 +1,7 @@
 # The measurements of a CUDA session, after bench/cuda/offline/setup.sh, from $MLUX_WORK (/tmp/mlux).
 # Writes logs and results to $OUT (default /tmp/mlux-out) and prints a summary.
 #   sh bench/cuda/offline/measure.sh diag        build/eval split of mlux and mlx-lm (diag.ts, diag.py)
-#                                                and a CPU profile of mlux's decoding
+#                                                and CPU profiles of mlux's decoding and prefilling
 #   sh bench/cuda/offline/measure.sh bench [N]   bench/cuda/run.ts with N rounds (default 3)
 #   sh bench/cuda/offline/measure.sh tests       the hook tests, the layers' (activations) and the fixtures' parity
 #   sh bench/cuda/offline/measure.sh tests-fp32  no-op hooks, the oracle's hooks, layers and fixtures, without
@@ -20,6 +20,8 @@ diag)
   python3 bench/cuda/diag.py "$dir" | tee "$out/diag_mlx_lm.json"
   mkdir -p "$out/prof"
   $node_ts --cpu-prof --cpu-prof-dir="$out/prof" bench/cuda/diag.ts "$dir" --decode-only
+  mkdir -p "$out/prof-prefill"
+  $node_ts --cpu-prof --cpu-prof-dir="$out/prof-prefill" bench/cuda/diag.ts "$dir" --prefill-only
   ;;
 bench)
   $node_ts bench/cuda/run.ts "${2:-3}" "$dir" 2>&1 | tee "$out/run.log"
