@@ -9,6 +9,11 @@
 #   sh bench/cuda/offline/measure.sh qmm         MLX's CUDA quantized_matmul and gather_qmm against its CPU
 #                                                (bench/cuda/qmm_sweep.py, Python MLX alone)
 out=${OUT:-/tmp/mlux-out}
+# A later call on the same machine has lost what setup.sh exported: set it again.
+if [ -x /tmp/node-bin/node ]; then export PATH="/tmp/node-bin:$PATH"; fi
+export MLX_ROOT="${MLX_ROOT:-$(python3 -c 'import site; print(site.getsitepackages()[0])')/mlx}"
+export MLUX_ORACLE_VENV="${MLUX_ORACLE_VENV:-$(dirname "$(dirname "$(command -v python3)")")}"
+if [ -z "$MLUX_BENCH_COMMIT" ] && [ -f /tmp/mlux-pack/commit ]; then export MLUX_BENCH_COMMIT="$(cat /tmp/mlux-pack/commit)"; fi
 mkdir -p "$out"
 dir=/tmp/mlux-llama-1b-shaped-bf16
 node_ts="node --conditions=mlux-source --import tsx"

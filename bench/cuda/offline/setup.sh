@@ -6,6 +6,7 @@
 # repository (to PARTS/1/part, PARTS/2/part, PARTS/3/part) as it arrives, since the next transfer
 # replaces the repository's ignored folders. Then, from the repository root:
 #   . bench/cuda/offline/setup.sh PARTS
+# (in bash; in a script run by sh, whose `.` passes no arguments: set -- PARTS; . bench/cuda/offline/setup.sh)
 set -e
 parts=${1:-.device-work}
 work=${MLUX_WORK:-/tmp/mlux}
