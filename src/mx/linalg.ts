@@ -62,7 +62,9 @@ export function addmm(c: Operand, a: Operand, b: Operand, options: { alpha?: num
  * decode step costs one op instead of two.
  */
 export function linear(x: MxArray, weight: MxArray, bias?: MxArray): MxArray {
-  return wrap(n.linear(x.handle, weight.handle, bias?.handle ?? null));
+  if (!(weight instanceof MxArray))
+    throw new TypeError(`linear: the weight must be an mx Array, got ${describe(weight)}`);
+  return wrap(n.linear(operand(x), weight.handle, bias === undefined ? null : operand(bias)));
 }
 
 /** The outer product of two vectors (inputs are flattened first). */

@@ -73,7 +73,7 @@ describe("mx.linear", () => {
     });
   });
 
-  test("a disposed weight and a weight that is not 2-D are refused with a clear error", () => {
+  test("a disposed weight, a weight that is not 2-D and values that are not Arrays are refused with a clear error", () => {
     mx.tidy(() => {
       const x = seeded([1, 4], 10);
       const w = seeded([3, 4], 11);
@@ -81,6 +81,11 @@ describe("mx.linear", () => {
       w.dispose();
       assert.throws(() => mx.linear(x, w), /this Array was disposed/);
       assert.throws(() => mx.linear(x, seeded([2, 3, 4], 12)), /expected a 2-D weight, got 3 axes/);
+      assert.throws(
+        () => mx.linear(x, [[1, 2]] as unknown as mx.Array),
+        /the weight must be an mx Array, got a JS array/,
+      );
+      assert.throws(() => mx.linear("x" as unknown as mx.Array, x), /expected an mx Array, a number or a boolean/);
     });
   });
 });
