@@ -180,25 +180,32 @@ Napi::Value WrapAll(Napi::Env env, const std::vector<mx::array>& arrays) {
 
 bool IsHandle(const Napi::Value& v) { return v.IsNumber(); }
 
-mx::array KeptTranspose(const Napi::Value& v) {
-  const mx::array& a = Unwrap(v);
-  if (a.ndim() != 2) throw std::invalid_argument("expected a 2-D weight, got " + std::to_string(a.ndim()) + " axes");
-  // Only what is computed is kept: an unevaluated array's graph would be held, and a tracer
-  // belongs to one transformation.
-  if (a.is_tracer() || a.status() == mx::array::Status::unscheduled) return mx::transpose(a);
-  Slot& slot = Table()[Lookup(v)];
-  if (!slot.transposed) slot.transposed.emplace(mx::transpose(a));
-  return *slot.transposed;
-}
+namespace {
 
-mx::array& Unwrap(const Napi::Value& v) {
+// The live slot a handle names; throws for a stale handle or a value that is no handle.
+Slot& LiveSlot(const Napi::Value& v) {
   int64_t index = Lookup(v);
   if (index < 0) {
     throw Napi::Error::New(v.Env(), v.IsNumber() ? "this Array was disposed; it can no longer be read or used"
                                                  : "expected an mlux Array");
   }
-  return *Table()[index].array;
+  return Table()[index];
 }
+
+}  // namespace
+
+mx::array KeptTranspose(const Napi::Value& v) {
+  Slot& slot = LiveSlot(v);
+  const mx::array& a = *slot.array;
+  if (a.ndim() != 2) throw std::invalid_argument("expected a 2-D weight, got " + std::to_string(a.ndim()) + " axes");
+  // Only what is computed is kept: an unevaluated array's graph would be held, and a tracer
+  // belongs to one transformation.
+  if (a.is_tracer() || a.status() == mx::array::Status::unscheduled) return mx::transpose(a);
+  if (!slot.transposed) slot.transposed.emplace(mx::transpose(a));
+  return *slot.transposed;
+}
+
+mx::array& Unwrap(const Napi::Value& v) { return *LiveSlot(v).array; }
 
 mx::array* UnwrapIfHandle(napi_env env, napi_value v) {
   // One Node-API call tells a number from anything else and reads it: every array argument of

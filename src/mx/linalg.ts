@@ -6,7 +6,6 @@ import { describe, handles, type Operand, operand } from "./operand.ts";
 
 const n = nativeFunctions(
   "addmm",
-  "linear",
   "blockMaskedMm",
   "einsum",
   "einsumPath",
@@ -33,6 +32,7 @@ const n = nativeFunctions(
   "linalgSolveTriangular",
   "linalgSvd",
   "linalgTriInv",
+  "linear",
   "matmul",
   "outer",
   "segmentedMm",
