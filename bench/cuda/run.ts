@@ -5,6 +5,8 @@
 // MLUX_CUDA_WORKLOAD names another workload than workload.json (the sides read it too).
 // Python: mlx-lm from $MLUX_ORACLE_VENV (default .venv-oracle); PyTorch from $MLUX_TORCH_PYTHON
 // (default python3), skipped when it has no CUDA-enabled torch and transformers.
+// MLUX_CUDA_CPUS (a taskset list such as "0-3") runs every peer's process on those CPUs only, so that
+// each peer's host threads start from the same cores in every round.
 // Usage: node --conditions=mlux-source --import tsx bench/cuda/run.ts [ROUNDS] [CHECKPOINT_DIR]
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
@@ -22,8 +24,10 @@ const here = join(root, "bench", "cuda");
 const work = JSON.parse(readFileSync(process.env.MLUX_CUDA_WORKLOAD ?? join(here, "workload.json"), "utf8"));
 
 type Side = Record<string, number | string | null>;
+const cpus = process.env.MLUX_CUDA_CPUS;
 function side(cmd: string, args: string[]): Side {
-  const out = execFileSync(cmd, args, { cwd: root, encoding: "utf8", maxBuffer: 1 << 26 });
+  const [file, argv]: [string, string[]] = cpus ? ["taskset", ["-c", cpus, cmd, ...args]] : [cmd, args];
+  const out = execFileSync(file, argv, { cwd: root, encoding: "utf8", maxBuffer: 1 << 26 });
   return JSON.parse(out.trim().split("\n").pop() as string);
 }
 const mlux = (args: string[]) =>
@@ -84,7 +88,7 @@ const key = (peer: string, k: string) => median((results[peer] ?? []).map((r) =>
 
 const gpu = mx.runtimeInfo.gpu?.device_name ?? "no GPU";
 const lines = [
-  `### CUDA: Llama-3.2-1B-shaped bf16, ${gpu}, ${rounds} interleaved rounds (commit ${commit}, ${today})`,
+  `### CUDA: Llama-3.2-1B-shaped bf16, ${gpu}, ${rounds} interleaved rounds${cpus ? `, every process on CPUs ${cpus}` : ""} (commit ${commit}, ${today})`,
   "",
   `Parity of one ${ours.shape[1]}-token prompt's logits (float32 of bf16), mlux against mlx-lm on the same libmlx:`,
   `${parity.differing} of ${parity.elements} differ, max |diff| ${parity.maxAbsDiff}, argmax agreement ${parity.argmaxAgreement}.`,

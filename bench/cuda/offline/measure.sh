@@ -2,7 +2,10 @@
 # Writes logs and results to $OUT (default /tmp/mlux-out) and prints a summary.
 #   sh bench/cuda/offline/measure.sh diag        build/eval split of mlux and mlx-lm (diag.ts, diag.py)
 #                                                and CPU profiles of mlux's decoding and prefilling
-#   sh bench/cuda/offline/measure.sh bench [N]   bench/cuda/run.ts with N rounds (default 3)
+#   sh bench/cuda/offline/measure.sh bench [N]   bench/cuda/run.ts with N rounds (default 3); MLUX_CUDA_CPUS pins
+#                                                every process to those CPUs
+#   sh bench/cuda/offline/measure.sh placement   decoding of mlux and mlx-lm unpinned, then pinned to each
+#                                                quarter of the CPUs in turn (does a core decide the speed?)
 #   sh bench/cuda/offline/measure.sh tests       the hook tests, the layers' (activations) and the fixtures' parity
 #   sh bench/cuda/offline/measure.sh tests-fp32  no-op hooks, the oracle's hooks, layers and fixtures, without
 #                                                q4 checkpoints (no run-time compilation of quantized kernels)
@@ -47,11 +50,27 @@ tests | tests-fp32)
   echo "tests exit $?"
   grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/tests.log" | head -40
   ;;
+placement)
+  nvidia-smi topo -m
+  lscpu | grep -E "^(Model name|CPU\(s\)|Thread|Core|Socket|NUMA)"
+  grep MHz /proc/cpuinfo | sort | uniq -c | sort -rn | head -5
+  quarter=$(($(nproc) / 4))
+  for set in all 0 1 2 3 all; do
+    if [ "$set" = all ]; then pin=""; else pin="taskset -c $((set * quarter))-$((set * quarter + quarter - 1))"; fi
+    for peer in mlux mlx-lm; do
+      if [ $peer = mlux ]; then cmd="$node_ts bench/cuda/diag.ts $dir --decode-only"; else cmd="python3 bench/cuda/diag.py $dir --decode-only"; fi
+      # shellcheck disable=SC2086
+      $pin $cmd > "$out/placement.tmp" 2>>"$out/placement.err"
+      python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["decode"]; print(sys.argv[2], sys.argv[3], round(d["tokensPerSecond"],1), "tok/s; graph", round(d["graphMs"],3), "build", round(d["buildMs"],3), "wait", round(d["waitMs"],3), "ms")' \
+        "$out/placement.tmp" "${pin:-unpinned}" $peer | tee -a "$out/placement.txt"
+    done
+  done
+  ;;
 qmm)
   python3 bench/cuda/qmm_sweep.py | tee "$out/qmm.jsonl"
   ;;
 *)
-  echo "usage: measure.sh diag|bench [ROUNDS]|tests|tests-fp32|qmm" >&2
+  echo "usage: measure.sh diag|bench [ROUNDS]|placement|tests|tests-fp32|qmm" >&2
   exit 2
   ;;
 esac
