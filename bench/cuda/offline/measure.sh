@@ -59,10 +59,14 @@ placement)
     if [ "$set" = all ]; then pin=""; else pin="taskset -c $((set * quarter))-$((set * quarter + quarter - 1))"; fi
     for peer in mlux mlx-lm; do
       if [ $peer = mlux ]; then cmd="$node_ts bench/cuda/diag.ts $dir --decode-only"; else cmd="python3 bench/cuda/diag.py $dir --decode-only"; fi
+      before=$(head -1 /proc/stat)
       # shellcheck disable=SC2086
       $pin $cmd > "$out/placement.tmp" 2>>"$out/placement.err"
-      python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["decode"]; print(sys.argv[2], sys.argv[3], round(d["tokensPerSecond"],1), "tok/s; graph", round(d["graphMs"],3), "build", round(d["buildMs"],3), "wait", round(d["waitMs"],3), "ms")' \
-        "$out/placement.tmp" "${pin:-unpinned}" $peer | tee -a "$out/placement.txt"
+      # The share of the machine's CPU time the hypervisor took (steal) while the process ran.
+      steal=$(printf '%s\n%s\n' "$before" "$(head -1 /proc/stat)" | awk '{ for (i = 2; i <= 9; i++) { t[NR] += $i }; s[NR] = $9 }
+        END { printf "%.1f%%", 100 * (s[2] - s[1]) / (t[2] - t[1]) }')
+      python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["decode"]; print(sys.argv[2], sys.argv[3], round(d["tokensPerSecond"],1), "tok/s; graph", round(d["graphMs"],3), "build", round(d["buildMs"],3), "wait", round(d["waitMs"],3), "ms; steal", sys.argv[4])' \
+        "$out/placement.tmp" "${pin:-unpinned}" $peer "$steal" | tee -a "$out/placement.txt"
     done
   done
   ;;
