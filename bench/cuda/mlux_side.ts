@@ -1,8 +1,10 @@
 // mlux's side of the CUDA benchmark (bench/cuda/run.ts): prefill tokens/s at batch 1 and at batch
 // `batch`, greedy decode tokens/s, and a forward pass that caches every layer's output against a
-// plain one. With --logits FILE it instead writes the logits of the parity prompt. Prints one
+// plain one. With --logits FILE it instead writes the logits of the parity prompt ("logits") and of
+// the decode steps that follow it, one token at a time through the cache ("steps"). Prints one
 // JSON line.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { generateStep, HookedModel, mx } from "mlux";
 
 const [dir, flag, logitsFile] = process.argv.slice(2);
@@ -11,18 +13,29 @@ if (!dir) throw new Error("usage: mlux_side.ts CHECKPOINT_DIR [--logits OUT.safe
 const work = JSON.parse(
   readFileSync(process.env.MLUX_CUDA_WORKLOAD ?? new URL("workload.json", import.meta.url), "utf8"),
 );
+// Token ids below the vocabulary (for Llama-3.2-1B's 128,256, the same ids as diag.ts and the other sides).
+const span = Math.min(120000, JSON.parse(readFileSync(join(dir, "config.json"), "utf8")).vocab_size - 10);
 const tokens = (rows: number, length: number): number[][] =>
-  Array.from({ length: rows }, (_, r) => Array.from({ length }, (_, i) => ((i * 7919 + r * 104729) % 120000) + 10));
+  Array.from({ length: rows }, (_, r) => Array.from({ length }, (_, i) => ((i * 7919 + r * 104729) % span) + 10));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
 const now = () => performance.now() / 1000;
+
+/** The decode steps whose logits --logits writes after the prompt's. */
+const PARITY_STEPS = 8;
 
 const hm = await HookedModel.fromPretrained(dir);
 const model = hm.model;
 
 if (flag === "--logits") {
   if (!logitsFile) throw new Error("--logits needs an output file");
-  const logits = mx.astype(model.call(mx.array(tokens(1, work.parityLength))), "float32");
-  mx.saveSafetensors(logitsFile, { logits });
+  const prompt = tokens(1, work.parityLength + PARITY_STEPS)[0] as number[];
+  const logits = mx.astype(model.call(mx.array([prompt.slice(0, work.parityLength)])), "float32");
+  const cache = model.makeCache();
+  mx.eval(model.call(mx.array([prompt.slice(0, work.parityLength)]), cache));
+  const stepLogits = prompt
+    .slice(work.parityLength)
+    .map((token) => mx.astype(model.call(mx.array([[token]]), cache), "float32"));
+  mx.saveSafetensors(logitsFile, { logits, steps: mx.concatenate(stepLogits, 1) });
   console.log(JSON.stringify({ peer: "mlux", wrote: logitsFile, device: mx.runtimeInfo.device }));
   process.exit(0);
 }

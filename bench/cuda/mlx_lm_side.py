@@ -1,6 +1,7 @@
 """mlx-lm's side of the CUDA benchmark: the same steps as mlux_side.ts. Caching every layer's
 output wraps each decoder layer to keep what it returns (mlx-lm has no hooks of its own).
-With --logits FILE it writes the logits of the parity prompt. Prints one JSON line."""
+With --logits FILE it writes the logits of the parity prompt and of the decode steps that follow it
+(as mlux_side.ts). Prints one JSON line."""
 
 import json
 import os
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import mlx.core as mx
 from mlx_lm.generate import generate_step
+from mlx_lm.models.cache import make_prompt_cache
 from mlx_lm.utils import load_model
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -18,16 +20,24 @@ from layer_recording import timed_forward  # noqa: E402
 
 work = json.loads(Path(os.environ.get("MLUX_CUDA_WORKLOAD", Path(__file__).parent / "workload.json")).read_text())
 path = Path(sys.argv[1])
+# Token ids below the vocabulary (for Llama-3.2-1B's 128,256, the ids of every side).
+SPAN = min(120000, json.loads((path / "config.json").read_text())["vocab_size"] - 10)
 model, _ = load_model(path)
+PARITY_STEPS = 8  # the decode steps whose logits --logits writes after the prompt's
 
 
 def tokens(rows, length):
-    return [[(i * 7919 + r * 104729) % 120000 + 10 for i in range(length)] for r in range(rows)]
+    return [[(i * 7919 + r * 104729) % SPAN + 10 for i in range(length)] for r in range(rows)]
 
 
 if len(sys.argv) > 3 and sys.argv[2] == "--logits":
-    logits = model(mx.array(tokens(1, work["parityLength"]))).astype(mx.float32)
-    mx.save_safetensors(sys.argv[3], {"logits": logits})
+    length = work["parityLength"]
+    prompt = tokens(1, length + PARITY_STEPS)[0]
+    logits = model(mx.array([prompt[:length]])).astype(mx.float32)
+    cache = make_prompt_cache(model)
+    mx.eval(model(mx.array([prompt[:length]]), cache=cache))
+    steps = [model(mx.array([[t]]), cache=cache).astype(mx.float32) for t in prompt[length:]]
+    mx.save_safetensors(sys.argv[3], {"logits": logits, "steps": mx.concatenate(steps, axis=1)})
     print(json.dumps({"peer": "mlx-lm", "wrote": sys.argv[3], "device": str(mx.default_device())}))
     sys.exit(0)
 

@@ -1,6 +1,7 @@
 // The CUDA benchmark: mlux, Python mlx-lm (the same CUDA libmlx) and PyTorch + transformers on one
 // random checkpoint shaped like Llama-3.2-1B in bfloat16, on the same GPU.
-//   1. parity: the logits of one prompt from mlux and from mlx-lm, compared element by element;
+//   1. parity: the logits of one prompt and of the decode steps after it, from mlux and from mlx-lm,
+//      compared element by element;
 //   2. speed: ROUNDS interleaved rounds (one process per peer each round), medians per peer.
 // MLUX_CUDA_WORKLOAD names another workload than workload.json (the sides read it too).
 // Python: mlx-lm from $MLUX_ORACLE_VENV (default .venv-oracle); PyTorch from $MLUX_TORCH_PYTHON
@@ -56,15 +57,23 @@ const theirsFile = join(scratch, "mlx_lm.safetensors");
 const oursFile = join(scratch, "mlux.safetensors");
 mlxLm([dir, "--logits", theirsFile]);
 mlux([dir, "--logits", oursFile]);
-const theirs = mx.loadSafetensors(theirsFile).arrays.logits as mx.Array;
-const ours = mx.loadSafetensors(oursFile).arrays.logits as mx.Array;
-const diff = mx.abs(mx.subtract(ours, theirs));
-const parity = {
-  elements: ours.size,
-  differing: mx.sum(mx.notEqual(ours, theirs)).item() as number,
-  maxAbsDiff: mx.max(diff).item() as number,
-  argmaxAgreement: mx.mean(mx.equal(mx.argmax(ours, -1), mx.argmax(theirs, -1))).item() as number,
-};
+const theirAll = mx.loadSafetensors(theirsFile).arrays;
+const ourAll = mx.loadSafetensors(oursFile).arrays;
+function compare(name: string) {
+  const ours = ourAll[name] as mx.Array;
+  const theirs = theirAll[name] as mx.Array;
+  return {
+    elements: ours.size,
+    differing: mx.sum(mx.notEqual(ours, theirs)).item() as number,
+    maxAbsDiff: mx.max(mx.abs(mx.subtract(ours, theirs))).item() as number,
+    argmaxAgreement: mx.mean(mx.equal(mx.argmax(ours, -1), mx.argmax(theirs, -1))).item() as number,
+  };
+}
+// The prompt's logits and those of the decode steps after it (one token at a time through the cache).
+const parity = compare("logits");
+const stepParity = compare("steps");
+const ours = ourAll.logits as mx.Array;
+const steps = (ourAll.steps as mx.Array).shape[1];
 
 // 2. Speed, interleaved.
 const withTorch = hasTorchCuda();
@@ -92,6 +101,7 @@ const lines = [
   "",
   `Parity of one ${ours.shape[1]}-token prompt's logits (float32 of bf16), mlux against mlx-lm on the same libmlx:`,
   `${parity.differing} of ${parity.elements} differ, max |diff| ${parity.maxAbsDiff}, argmax agreement ${parity.argmaxAgreement}.`,
+  `The ${steps} decode steps after it: ${stepParity.differing} of ${stepParity.elements} differ, max |diff| ${stepParity.maxAbsDiff}, argmax agreement ${stepParity.argmaxAgreement}.`,
   "",
   `| peer | prefill 1x${work.promptLength} tok/s | prefill ${work.batch}x${work.promptLength} tok/s | greedy decode tok/s (${work.decodeTokens} after ${work.decodePrompt}) | forward 1x${work.promptLength} ms | + cache every layer ms | cache overhead |`,
   "|---|---|---|---|---|---|---|",
@@ -112,5 +122,5 @@ if (torchCheck)
     `PyTorch against mlx-lm logits: ${JSON.stringify({ maxAbsDiff: torchCheck.logitsMaxAbsDiffVsMlxLm, relErr: torchCheck.logitsRelErrVsMlxLm, argmax: torchCheck.argmaxAgreement })}; torch ${torchCheck.torch}.`,
   );
 else lines.push("PyTorch with CUDA and transformers was not found: no PyTorch column.");
-console.log(JSON.stringify({ parity, results }));
+console.log(JSON.stringify({ parity, stepParity, results }));
 console.log(lines.join("\n"));

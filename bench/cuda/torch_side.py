@@ -17,6 +17,8 @@ from transformers import DynamicCache, LlamaConfig, LlamaForCausalLM
 
 work = json.loads(Path(os.environ.get("MLUX_CUDA_WORKLOAD", Path(__file__).parent / "workload.json")).read_text())
 path = Path(sys.argv[1])
+# Token ids below the vocabulary (for Llama-3.2-1B's 128,256, the ids of every side).
+SPAN = min(120000, json.loads((path / "config.json").read_text())["vocab_size"] - 10)
 config = LlamaConfig(**json.loads((path / "config.json").read_text()))
 config._attn_implementation = "sdpa"
 with torch.device("cuda"):
@@ -33,7 +35,7 @@ torch.set_grad_enabled(False)
 
 def tokens(rows, length):
     return torch.tensor(
-        [[(i * 7919 + r * 104729) % 120000 + 10 for i in range(length)] for r in range(rows)], device="cuda"
+        [[(i * 7919 + r * 104729) % SPAN + 10 for i in range(length)] for r in range(rows)], device="cuda"
     )
 
 

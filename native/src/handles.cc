@@ -18,7 +18,8 @@ constexpr uint32_t kGenerationLimit = 1u << 20;  // keeps handles below 2^53, ex
 
 struct Slot {
   std::optional<mx::array> array;
-  std::optional<mx::array> transposed;  // KeptTranspose's, made on first use
+  std::optional<mx::array> transposed;          // KeptTranspose's, made on first use
+  std::optional<mx::array> transposed_batched;  // the same with a leading axis of 1 (KeptTranspose)
   int64_t bytes = 0;
   uint32_t generation = 0;
 };
@@ -138,6 +139,7 @@ void Release(napi_env env, uint32_t index) {
   if (slot.bytes != 0) TellV8(env, -slot.bytes);
   slot.array.reset();
   slot.transposed.reset();
+  slot.transposed_batched.reset();
   slot.bytes = 0;
   slot.generation = (slot.generation + 1) % kGenerationLimit;
   FreeSlots().push_back(index);
@@ -194,15 +196,19 @@ Slot& LiveSlot(const Napi::Value& v) {
 
 }  // namespace
 
-mx::array KeptTranspose(const Napi::Value& v) {
+mx::array KeptTranspose(const Napi::Value& v, bool batched) {
   Slot& slot = LiveSlot(v);
   const mx::array& a = *slot.array;
   if (a.ndim() != 2) throw std::invalid_argument("expected a 2-D weight, got " + std::to_string(a.ndim()) + " axes");
   // Only what is computed is kept: an unevaluated array's graph would be held, and a tracer
   // belongs to one transformation.
-  if (a.is_tracer() || a.status() == mx::array::Status::unscheduled) return mx::transpose(a);
+  if (a.is_tracer() || a.status() == mx::array::Status::unscheduled) {
+    return batched ? mx::expand_dims(mx::transpose(a), 0) : mx::transpose(a);
+  }
   if (!slot.transposed) slot.transposed.emplace(mx::transpose(a));
-  return *slot.transposed;
+  if (!batched) return *slot.transposed;
+  if (!slot.transposed_batched) slot.transposed_batched.emplace(mx::expand_dims(*slot.transposed, 0));
+  return *slot.transposed_batched;
 }
 
 mx::array& Unwrap(const Napi::Value& v) { return *LiveSlot(v).array; }
@@ -225,6 +231,7 @@ void ReleaseAllHandles() {
     if (!slot.array) continue;
     slot.array.reset();
     slot.transposed.reset();
+    slot.transposed_batched.reset();
     slot.bytes = 0;
     slot.generation = (slot.generation + 1) % kGenerationLimit;
     free_slots.push_back(static_cast<uint32_t>(index));

@@ -64,11 +64,21 @@ MLUX_FN("addmm", Addmm) {
 }
 
 // linear(x, w, bias | null): x @ w.T (+ bias), as addmm(bias, x, w.T) with alpha and beta 1, w.T
-// kept with w's handle (KeptTranspose).
+// kept with w's handle (KeptTranspose). Without a bias, an x of one batch row ([1, L, in]: a decode
+// step, a single prompt) is multiplied by w.T with a leading axis of 1: one primitive instead of
+// three, the same product of L rows. (With a bias, addmm would broadcast instead; with more rows, the
+// 2-D w.T keeps the rows in one product.)
 MLUX_FN("linear", Linear) {
   mx::array x = ArrayArg(info, 0);
-  mx::array wt = KeptTranspose(info[1]);
   auto bias = OptionalArrayArg(info, 2);
+  bool one_batch_row = !bias && x.ndim() == 3 && x.shape(0) == 1;
+  mx::array wt = KeptTranspose(info[1], one_batch_row);
+  int inputs = wt.shape(-2);
+  if (x.ndim() == 0 || x.shape(-1) != inputs) {
+    std::string last = x.ndim() == 0 ? "a scalar" : "a last axis of " + std::to_string(x.shape(-1));
+    throw std::invalid_argument("linear: the weight [" + std::to_string(wt.shape(-1)) + ", " + std::to_string(inputs) +
+                                "] takes inputs with a last axis of " + std::to_string(inputs) + ", got " + last);
+  }
   return Wrap(info.Env(), bias ? mx::addmm(*bias, x, wt, 1.0f, 1.0f) : mx::matmul(x, wt));
 }
 

@@ -85,7 +85,9 @@ bool IsHandle(const Napi::Value& v);
 // it is made once and kept with the handle, freed with it: a weight multiplied at every step is
 // transposed once, not once per product. The kept transpose is a view, the same strides over the
 // same memory as a transpose made anew, so products with it are the same kernels, bit for bit.
-mx::array KeptTranspose(const Napi::Value& v);
+// `batched` gives it a leading axis of 1 ([1, in, out], kept as well): MLX multiplies a [1, L, in]
+// operand by that as one Matmul, where a 2-D right operand costs a Flatten and an Unflatten around it.
+mx::array KeptTranspose(const Napi::Value& v, bool batched = false);
 // Frees every array of the table (when the thread that made them ends).
 void ReleaseAllHandles();
 // Marks that an evaluation may have run: when the outermost addon call returns, the arrays it

@@ -1,7 +1,8 @@
 // mx.linear keeps a computed weight's transpose with the weight's handle: the same values bit for
 // bit as addmm(b, x, transpose(w)), one op fewer per product from the second call on, freed with
-// the weight, and never kept for a weight still to be computed or a transformation's tracer.
-// Linear layers and the tied unembedding compute through it.
+// the weight, and never kept for a weight still to be computed or a transformation's tracer. An
+// operand of one batch row ([1, L, in], no bias) is one Matmul, without the Flatten and Unflatten
+// a 2-D right operand costs. Linear layers and the tied unembedding compute through it.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { mx } from "mlux";
@@ -38,11 +39,53 @@ describe("mx.linear", () => {
     });
   });
 
+  test("an operand of one batch row without a bias is one Matmul with the values of x @ w.T; more rows are flattened", () => {
+    mx.tidy(() => {
+      const w = seeded([6, 5], 30);
+      for (const shape of [
+        [1, 1, 5],
+        [1, 7, 5],
+        [3, 2, 5],
+      ]) {
+        const x = seeded(shape, 31);
+        const expected = mx.matmul(x, mx.transpose(w));
+        mx.eval(mx.linear(x, w));
+        const again = mx.linear(x, w);
+        const oneRow = shape[0] === 1;
+        assert.equal(primitives(again, "Flatten"), oneRow ? 0 : 1, `${shape}`);
+        assert.equal(primitives(again, "Matmul"), 1, `${shape}`);
+        assert.deepEqual(again.shape, [...shape.slice(0, 2), 6]);
+        sameValues(again, expected);
+      }
+      // Not yet computed: the same values through a fresh view.
+      const lazy = mx.multiply(w, 1);
+      sameValues(mx.linear(seeded([1, 3, 5], 32), lazy), mx.matmul(seeded([1, 3, 5], 32), mx.transpose(w)));
+    });
+  });
+
+  test("an operand whose last axis does not fit the weight is refused with the shapes that would", () => {
+    mx.tidy(() => {
+      const w = seeded([6, 5], 33);
+      for (const shape of [
+        [1, 2, 4],
+        [3, 4],
+        [2, 2, 4],
+      ])
+        assert.throws(
+          () => mx.linear(seeded(shape, 34), w),
+          /linear: the weight \[6, 5\] takes inputs with a last axis of 5, got a last axis of 4/,
+        );
+      assert.throws(() => mx.linear(mx.array(2), w), /got a scalar/);
+    });
+  });
+
   test("the kept transpose holds no array of its own and is freed with its weight", () => {
     const x = seeded([1, 1024], 4);
+    const row = mx.reshape(x, [1, 1, 1024]);
     const live = mx.liveArrays();
     const w = seeded([1024, 1024], 5);
-    mx.tidy(() => mx.eval(mx.linear(x, w), mx.linear(x, w)));
+    // Both kept views: the transpose, and the one with a batch axis for a [1, L, in] operand.
+    mx.tidy(() => mx.eval(mx.linear(x, w), mx.linear(x, w), mx.linear(row, w), mx.linear(row, w)));
     assert.equal(mx.liveArrays(), live + 1);
     const held = mx.memory.activeMemory();
     w.dispose();
@@ -50,6 +93,7 @@ describe("mx.linear", () => {
     assert.ok(held - mx.memory.activeMemory() >= 1024 * 1024 * 4, `${held - mx.memory.activeMemory()} bytes freed`);
     assert.equal(mx.liveArrays(), live);
     x.dispose();
+    row.dispose();
   });
 
   test("a weight not computed yet is transposed anew at every call", () => {
