@@ -6,7 +6,7 @@ import * as mx from "../../mx/index.ts";
 import { Linear, type LinearLike } from "../../nn/layers/linear.ts";
 import type { RotaryEmbedding } from "../../nn/layers/rope.ts";
 import type { KVCache } from "../cache/kv-cache.ts";
-import { type AttentionMask, MultiHeadAttention } from "./multihead.ts";
+import { type AttentionMask, MultiHeadAttention, splitHeads } from "./multihead.ts";
 import { type NormFactory, type NormLayer, rmsNorm } from "./norms.ts";
 
 export interface AttentionSpec {
@@ -66,6 +66,12 @@ export class Attention extends MultiHeadAttention {
       const [batch, length] = x.shape as [number, number];
       const after = this._spec.qkNormAfterTranspose === true;
       const heads = (projected: MxArray, count: number, norm?: NormLayer) => {
+        // At one position the head transpose is a reshape (see splitHeads); a norm that follows the
+        // transpose follows it as before.
+        if (length === 1 && (after || !norm)) {
+          const split = splitHeads(projected, count);
+          return norm ? norm.call(split) : split;
+        }
         const split = mx.reshape(projected, [batch, length, count, -1]);
         if (after) {
           const transposed = mx.transpose(split, [0, 2, 1, 3]);

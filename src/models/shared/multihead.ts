@@ -38,15 +38,21 @@ const LOWEST: Record<string, number> = {
   float64: -Number.MAX_VALUE,
 };
 
-/** [B, L, count·D] → [B, count, L, D]. */
+/**
+ * [B, L, count·D] → [B, count, L, D]. At one position (a decode step) the two layouts hold the same
+ * values in the same order, so one reshape does what a reshape and a transpose do otherwise: a
+ * primitive fewer per projection, where a decode step's time on a GPU goes to scheduling primitives.
+ */
 export function splitHeads(x: MxArray, count: number): MxArray {
   const [batch, length] = x.shape as [number, number];
+  if (length === 1) return mx.reshape(x, [batch, count, 1, -1]);
   return mx.transpose(mx.reshape(x, [batch, length, count, -1]), [0, 2, 1, 3]);
 }
 
-/** [B, count, L, D] → [B, L, count·D]. */
+/** [B, count, L, D] → [B, L, count·D] (at one position, one reshape: see splitHeads). */
 export function mergeHeads(x: MxArray): MxArray {
   const [batch, , length] = x.shape as [number, number, number];
+  if (length === 1) return mx.reshape(x, [batch, 1, -1]);
   return mx.reshape(mx.transpose(x, [0, 2, 1, 3]), [batch, length, -1]);
 }
 
