@@ -67,11 +67,12 @@ MLUX_FN("addmm", Addmm) {
 // kept with w's handle (KeptTranspose). Without a bias, an x of one batch row ([1, L, in]: a decode
 // step, a single prompt) is multiplied by w.T with a leading axis of 1: one primitive instead of
 // three, the same product of L rows. (With a bias, addmm would broadcast instead; with more rows, the
-// 2-D w.T keeps the rows in one product.)
+// 2-D w.T keeps the rows in one product; inside a transformation (grad, vmap) the product keeps its
+// general form, since there the speed of building does not matter.)
 MLUX_FN("linear", Linear) {
   mx::array x = ArrayArg(info, 0);
   auto bias = OptionalArrayArg(info, 2);
-  bool one_batch_row = !bias && x.ndim() == 3 && x.shape(0) == 1;
+  bool one_batch_row = !bias && !x.is_tracer() && x.ndim() == 3 && x.shape(0) == 1;
   mx::array wt = KeptTranspose(info[1], one_batch_row);
   int inputs = wt.shape(-2);
   if (x.ndim() == 0 || x.shape(-1) != inputs) {
