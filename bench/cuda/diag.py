@@ -31,17 +31,20 @@ def ms(seconds):
     return seconds * 1000
 
 
+WARM_UP = 10  # passes before the timed ones, as diag.ts
+
+
 def prefill(rows):
     x = mx.array(tokens(rows, work["promptLength"]))
     build, evaluate = [], []
-    for i in range(work["repeats"] + 2):
+    for i in range(work["repeats"] + WARM_UP):
         t0 = time.perf_counter()
         logits = model(x)
         t1 = time.perf_counter()
         mx.eval(logits)
         t2 = time.perf_counter()
         del logits
-        if i >= 2:
+        if i >= WARM_UP:
             build.append(ms(t1 - t0))
             evaluate.append(ms(t2 - t1))
     b, e = statistics.median(build), statistics.median(evaluate)
