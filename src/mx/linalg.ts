@@ -59,7 +59,9 @@ export function addmm(c: Operand, a: Operand, b: Operand, options: { alpha?: num
  * x Wᵀ (+ b) for a 2-D weight [outputs, inputs] (mlx.nn.Linear's product): the values of
  * `addmm(b, x, transpose(w))` (or `matmul(x, transpose(w))`), bit for bit. A computed weight's
  * transpose is made once and kept with the weight, freed with it, so a product repeated at every
- * decode step costs one op instead of two.
+ * decode step costs one op instead of two. Without a bias, an x of one batch row ([1, L, inputs])
+ * is multiplied by a kept [1, inputs, outputs] view: one op, where MLX otherwise flattens and
+ * unflattens x around the product.
  */
 export function linear(x: MxArray, weight: MxArray, bias?: MxArray): MxArray {
   if (!(weight instanceof MxArray))

@@ -66,18 +66,12 @@ export class Attention extends MultiHeadAttention {
       const [batch, length] = x.shape as [number, number];
       const after = this._spec.qkNormAfterTranspose === true;
       const heads = (projected: MxArray, count: number, norm?: NormLayer) => {
-        // At one position the head transpose is a reshape (see splitHeads); a norm that follows the
-        // transpose follows it as before.
-        if (length === 1 && (after || !norm)) {
-          const split = splitHeads(projected, count);
-          return norm ? norm.call(split) : split;
-        }
-        const split = mx.reshape(projected, [batch, length, count, -1]);
-        if (after) {
-          const transposed = mx.transpose(split, [0, 2, 1, 3]);
-          return norm ? norm.call(transposed) : transposed;
-        }
-        return mx.transpose(norm ? norm.call(split) : split, [0, 2, 1, 3]);
+        // A norm before the head transpose (Qwen3) runs on [B, L, heads, D]; otherwise the heads are
+        // split first (splitHeads: one reshape at one position) and any norm follows.
+        if (norm && !after)
+          return mx.transpose(norm.call(mx.reshape(projected, [batch, length, count, -1])), [0, 2, 1, 3]);
+        const split = splitHeads(projected, count);
+        return norm ? norm.call(split) : split;
       };
       const queries = heads(this.q_proj.call(x), this._spec.heads, this.q_norm);
       const keys = heads(this.k_proj.call(x), this._spec.kvHeads, this.k_norm);
