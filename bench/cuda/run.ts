@@ -122,5 +122,10 @@ if (torchCheck)
     `PyTorch against mlx-lm logits: ${JSON.stringify({ maxAbsDiff: torchCheck.logitsMaxAbsDiffVsMlxLm, relErr: torchCheck.logitsRelErrVsMlxLm, argmax: torchCheck.argmaxAgreement })}; torch ${torchCheck.torch}.`,
   );
 else lines.push("PyTorch with CUDA and transformers was not found: no PyTorch column.");
+// Where PyTorch's decode step goes (torch_side.py's decode_anatomy), from each round.
+for (const r of results.torch ?? []) {
+  const step = r.decodeStep as unknown as Record<string, number | string> | undefined;
+  if (step) lines.push(`PyTorch decode step: ${JSON.stringify(step)}.`);
+}
 console.log(JSON.stringify({ parity, stepParity, results }));
 console.log(lines.join("\n"));

@@ -66,6 +66,37 @@ def decode_tokens_per_second():
     return work["decodeTokens"] / (time.perf_counter() - start)
 
 
+def decode_anatomy(steps=32):
+    """Where a decode step's time goes: the host's time to launch it (model() and argmax return before
+    the GPU has run them), the step's whole time with the token read, and, from one profiled step,
+    the kernels it launches and the GPU's busy time in them."""
+    prompt = tokens(1, work["decodePrompt"])
+    cache = DynamicCache()
+    token = model(prompt, past_key_values=cache, use_cache=True).logits[:, -1].argmax(-1, keepdim=True)
+    token.item()
+    launch, whole = [], []
+    for _ in range(steps):
+        start = time.perf_counter()
+        token = model(token, past_key_values=cache, use_cache=True).logits[:, -1].argmax(-1, keepdim=True)
+        launched = time.perf_counter()
+        token.item()
+        launch.append(launched - start)
+        whole.append(time.perf_counter() - start)
+    anatomy = {"stepMs": statistics.median(whole) * 1000, "launchMs": statistics.median(launch) * 1000}
+    try:
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+            token = model(token, past_key_values=cache, use_cache=True).logits[:, -1].argmax(-1, keepdim=True)
+            token.item()
+        device = [e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA]
+        anatomy["kernels"] = sum(e.count for e in device)
+        anatomy["gpuBusyMs"] = sum(e.self_device_time_total for e in device) / 1000
+    except Exception as error:  # the profiler's API moves between versions; the timings above stand alone
+        anatomy["profilerError"] = repr(error)
+    return anatomy
+
+
 one = tokens(1, work["promptLength"])
 
 
@@ -116,5 +147,6 @@ result.update({
     "decode": statistics.median(decode),
     "plainMs": statistics.median(plain) * 1000,
     "cachedMs": statistics.median(cached) * 1000,
+    "decodeStep": decode_anatomy(),
 })
 print(json.dumps(result))
