@@ -38,8 +38,9 @@ const model = (await HookedModel.fromPretrained(dir)).model;
 
 // Passes before the timed ones: mlux's first passes in a process build more slowly while V8 compiles
 // the model's code (on this repository's CPU machine, passes 3-9 took up to 1.5 times passes 41-60;
-// mlx-lm's did not change), and the comparison is of the steady cost.
-const WARM_UP = 10;
+// mlx-lm's did not change), and the comparison is of the steady cost. workload.json's "warmUp", or
+// MLUX_CUDA_WARM_UP.
+const WARM_UP = Number(process.env.MLUX_CUDA_WARM_UP ?? work.warmUp);
 
 async function prefill(rows: number) {
   const input = mx.array(tokens(rows, work.promptLength));

@@ -29,7 +29,7 @@ diag)
   mkdir -p "$out/prof"
   $node_ts --cpu-prof --cpu-prof-dir="$out/prof" bench/cuda/diag.ts "$dir" --decode-only
   mkdir -p "$out/prof-prefill"
-  $node_ts --cpu-prof --cpu-prof-dir="$out/prof-prefill" bench/cuda/diag.ts "$dir" --prefill-only
+  $node_ts --cpu-prof --cpu-prof-interval 100 --cpu-prof-dir="$out/prof-prefill" bench/cuda/diag.ts "$dir" --prefill-only
   ;;
 bench)
   $node_ts bench/cuda/run.ts "${2:-3}" "$dir" 2>&1 | tee "$out/run.log"
