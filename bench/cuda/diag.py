@@ -1,5 +1,5 @@
 """mlx-lm's side of bench/cuda/diag.ts: a forward pass and pipelined greedy decoding, each split
-into building the graph and evaluating it. Prints one JSON line."""
+into building the graph and evaluating it. Takes --decode-only or --prefill-only, as diag.ts. Prints one JSON line."""
 
 import io
 import json
@@ -35,12 +35,15 @@ def ms(seconds):
 WARM_UP = int(os.environ.get("MLUX_CUDA_WARM_UP", work["warmUp"]))
 
 
-def prefill(rows):
-    x = mx.array(tokens(rows, work["promptLength"]))
+def prefill(rows, fresh=False):
+    """fresh: the input array is made from the token list inside each timed pass (as a caller with
+    a list of ids does), not once before."""
+    ids = tokens(rows, work["promptLength"])
+    x = mx.array(ids)
     build, evaluate = [], []
     for i in range(work["repeats"] + WARM_UP):
         t0 = time.perf_counter()
-        logits = model(x)
+        logits = model(mx.array(ids) if fresh else x)
         t1 = time.perf_counter()
         mx.eval(logits)
         t2 = time.perf_counter()
@@ -92,7 +95,9 @@ def decode():
 out = {"peer": "mlx-lm", "device": str(mx.default_device())}
 if not decode_only:
     out["prefill1"] = prefill(1)
+    out["prefill1Fresh"] = prefill(1, fresh=True)
     out["prefillBatch"] = prefill(work["batch"])
-decode()
-out["decode"] = decode()
+if "--prefill-only" not in sys.argv:
+    decode()  # warm-up
+    out["decode"] = decode()
 print(json.dumps(out))
