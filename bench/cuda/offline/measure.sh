@@ -9,6 +9,7 @@
 #   sh bench/cuda/offline/measure.sh tests       the hook tests, the layers' (activations) and the fixtures' parity
 #   sh bench/cuda/offline/measure.sh tests-fp32  no-op hooks, the oracle's hooks, layers and fixtures, without
 #                                                q4 checkpoints (no run-time compilation of quantized kernels)
+#   sh bench/cuda/offline/measure.sh toolkit     the analysis toolkit's, the experiments' and generation's tests
 #   sh bench/cuda/offline/measure.sh qmm         MLX's CUDA quantized_matmul and gather_qmm against its CPU
 #                                                (bench/cuda/qmm_sweep.py, Python MLX alone)
 out=${OUT:-/tmp/mlux-out}
@@ -50,6 +51,12 @@ tests | tests-fp32)
   echo "tests exit $?"
   grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/tests.log" | head -40
   ;;
+toolkit)
+  node --expose-gc --conditions=mlux-source --import tsx --test --test-concurrency=1 --test-reporter=spec \
+    test/analysis/*.test.ts test/experiments/*.test.ts test/generate/*.test.ts > "$out/toolkit.log" 2>&1
+  echo "toolkit tests exit $?"
+  grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/toolkit.log" | head -40
+  ;;
 placement)
   nvidia-smi topo -m
   lscpu | grep -E "^(Model name|CPU\(s\)|Thread|Core|Socket|NUMA)"
@@ -74,7 +81,7 @@ qmm)
   python3 bench/cuda/qmm_sweep.py | tee "$out/qmm.jsonl"
   ;;
 *)
-  echo "usage: measure.sh diag|bench [ROUNDS]|placement|tests|tests-fp32|qmm" >&2
+  echo "usage: measure.sh diag|bench [ROUNDS]|placement|tests|tests-fp32|toolkit|qmm" >&2
   exit 2
   ;;
 esac
