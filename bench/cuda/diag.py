@@ -18,6 +18,7 @@ from mlx_lm.utils import load_model
 work = json.loads(Path(os.environ.get("MLUX_CUDA_WORKLOAD", Path(__file__).parent / "workload.json")).read_text())
 model, _ = load_model(Path(sys.argv[1]))
 decode_only = len(sys.argv) > 2 and sys.argv[2] == "--decode-only"
+prefill_only = len(sys.argv) > 2 and sys.argv[2] == "--prefill-only"
 
 
 SPAN = min(120000, json.loads((Path(sys.argv[1]) / "config.json").read_text())["vocab_size"] - 10)
@@ -97,7 +98,7 @@ if not decode_only:
     out["prefill1"] = prefill(1)
     out["prefill1Fresh"] = prefill(1, fresh=True)
     out["prefillBatch"] = prefill(work["batch"])
-if "--prefill-only" not in sys.argv:
+if not prefill_only:
     decode()  # warm-up
     out["decode"] = decode()
 print(json.dumps(out))

@@ -52,16 +52,22 @@ def prefill_seconds(rows):
     return timed(lambda: model(x, use_cache=False).logits)[0]
 
 
-def decode_tokens_per_second():
-    prompt = tokens(1, work["decodePrompt"])
+def after_prompt():
+    """A cache filled with the decode prompt, and the first greedy token (not yet read)."""
     cache = DynamicCache()
-    out = model(prompt, past_key_values=cache, use_cache=True)
-    token = out.logits[:, -1].argmax(-1, keepdim=True)
+    return cache, greedy_step(tokens(1, work["decodePrompt"]), cache)
+
+
+def greedy_step(token, cache):
+    return model(token, past_key_values=cache, use_cache=True).logits[:, -1].argmax(-1, keepdim=True)
+
+
+def decode_tokens_per_second():
+    cache, token = after_prompt()
     torch.cuda.synchronize()
     start = time.perf_counter()
     for _ in range(work["decodeTokens"]):
-        out = model(token, past_key_values=cache, use_cache=True)
-        token = out.logits[:, -1].argmax(-1, keepdim=True)
+        token = greedy_step(token, cache)
         token.item()  # greedy decoding reads each token, as the other peers do
     return work["decodeTokens"] / (time.perf_counter() - start)
 
@@ -70,14 +76,12 @@ def decode_anatomy(steps=32):
     """Where a decode step's time goes: the host's time to launch it (model() and argmax return before
     the GPU has run them), the step's whole time with the token read, and, from one profiled step,
     the kernels it launches and the GPU's busy time in them."""
-    prompt = tokens(1, work["decodePrompt"])
-    cache = DynamicCache()
-    token = model(prompt, past_key_values=cache, use_cache=True).logits[:, -1].argmax(-1, keepdim=True)
+    cache, token = after_prompt()
     token.item()
     launch, whole = [], []
     for _ in range(steps):
         start = time.perf_counter()
-        token = model(token, past_key_values=cache, use_cache=True).logits[:, -1].argmax(-1, keepdim=True)
+        token = greedy_step(token, cache)
         launched = time.perf_counter()
         token.item()
         launch.append(launched - start)
@@ -87,8 +91,7 @@ def decode_anatomy(steps=32):
         from torch.profiler import ProfilerActivity, profile
 
         with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
-            token = model(token, past_key_values=cache, use_cache=True).logits[:, -1].argmax(-1, keepdim=True)
-            token.item()
+            greedy_step(token, cache).item()
         device = [e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA]
         anatomy["kernels"] = sum(e.count for e in device)
         anatomy["gpuBusyMs"] = sum(e.self_device_time_total for e in device) / 1000

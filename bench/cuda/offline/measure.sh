@@ -35,9 +35,14 @@ diag)
 bench)
   $node_ts bench/cuda/run.ts "${2:-3}" "$dir" 2>&1 | tee "$out/run.log"
   ;;
-tests | tests-fp32)
+tests | tests-fp32 | toolkit)
+  log=tests
   files="test/hooks/noop.test.ts test/hooks/activation-cache.test.ts test/hooks/patterns.test.ts test/hooks/oracle.test.ts
     test/hooks/runs.test.ts test/nn/layers.test.ts test/fixture-models/fixture-parity.test.ts"
+  if [ "$1" = toolkit ]; then
+    log=toolkit
+    files="test/analysis/*.test.ts test/experiments/*.test.ts test/generate/*.test.ts"
+  fi
   if [ "$1" = tests-fp32 ]; then
     export MLUX_HOOK_TESTS=fp32
     files="test/hooks/noop.test.ts test/hooks/oracle.test.ts test/fixture-models/fixture-parity.test.ts"
@@ -47,15 +52,9 @@ tests | tests-fp32)
   fi
   # shellcheck disable=SC2086
   node --expose-gc --conditions=mlux-source --import tsx --test --test-concurrency=1 --test-reporter=spec $files \
-    > "$out/tests.log" 2>&1
-  echo "tests exit $?"
-  grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/tests.log" | head -40
-  ;;
-toolkit)
-  node --expose-gc --conditions=mlux-source --import tsx --test --test-concurrency=1 --test-reporter=spec \
-    test/analysis/*.test.ts test/experiments/*.test.ts test/generate/*.test.ts > "$out/toolkit.log" 2>&1
-  echo "toolkit tests exit $?"
-  grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/toolkit.log" | head -40
+    > "$out/$log.log" 2>&1
+  echo "$log exit $?"
+  grep -E "^ℹ (tests|pass|fail|skipped)|✖" "$out/$log.log" | head -40
   ;;
 placement)
   nvidia-smi topo -m
