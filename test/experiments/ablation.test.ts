@@ -2,6 +2,7 @@
 // loop (one runWithHooks forward per cell, replacement values and metric computed independently),
 // on llama, gemma2 (soft-caps, sliding windows shorter than the prompt), gpt2, 4-bit llama and
 // gemma2, and lfm2 (convolution state: batched without a shared prefix).
+import "../float32-products.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";

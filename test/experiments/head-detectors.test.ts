@@ -1,6 +1,7 @@
 // Head detectors: the scores against a hand-computed tiny pattern, and on the fixtures' known heads
 // (fixtures/*/README.md) on the cards' own evaluation batch (drawn by tools/fixtures/tasks.py in the
 // oracle venv) and on our own seeded repeated tokens.
+import "../float32-products.ts";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";

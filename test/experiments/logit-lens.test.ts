@@ -2,6 +2,7 @@
 // final norm and head modules, then a full sort) and, at the last layer, against the model's own
 // logits; on llama-like, gemma2 (soft-cap, scaled embeddings), gpt2 (LayerNorm, tied wte, learned
 // positions), lfm2 (convolution layers) and 4-bit checkpoints.
+import "../float32-products.ts";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { HookedModel, mx } from "mlux";

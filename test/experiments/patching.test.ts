@@ -2,6 +2,7 @@
 // architectures with different readouts: llama (untied head), gemma2 (scaled embeddings, soft-caps,
 // sliding windows shorter than the prompt), gpt2 (learned positions, LayerNorm, tied head), and
 // 4-bit quantized llama and gemma2.
+import "../float32-products.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { activationPatching, HookedModel, mx, patchAcrossLayers } from "mlux";

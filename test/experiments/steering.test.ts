@@ -4,6 +4,7 @@
 // step, the vector added by position); alpha 0 against the unsteered text. On llama, gemma2 (soft-
 // caps, sliding windows), gpt2, lfm2 (convolution layers, whose caches keep no position count),
 // 4-bit llama and the 4-bit fixture. Then the behaviour on the bundled KJV model, and bad options.
+import "../float32-products.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";

@@ -1,5 +1,6 @@
 // testPrompt against the naive route: one forward pass per answer token over the prompt and the
 // answer so far, the last position's logits sorted in JavaScript, the softmax in float64.
+import "../float32-products.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, test } from "node:test";

@@ -1,6 +1,7 @@
 // ActivationCache's residual-stream utilities on every architecture: the decomposition sums back to
 // the stream, heads sum to the attention output, the final norm applied to the components sums to
 // the model's ln_final, and logit attributions sum to the model's logits.
+import "../float32-products.ts";
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type ActivationCache, HookedModel, mx } from "mlux";
@@ -8,12 +9,9 @@ import { assertNear, checkpoint, manifest, PROMPTS } from "./cache-helpers.ts";
 
 // Sums of float32 activations in another order than the model's: rounding only (see assertNear).
 const FP32_SUMS = 1e-5;
-// These are exactness checks of the decompositions, so float32 products must be float32. MLX runs
-// float32 matrix products in TF32 on NVIDIA GPUs unless MLX_ENABLE_TF32=0 (read at the first
-// product, after this line): on an H100 with TF32, heads summed to 3.6e-3 to 3.3e-2 off the
-// attention output (above 1e-5 x its scale) on all five fp32 checkpoints tried, and all passed with
-// it off. No effect on the CPU.
-process.env.MLX_ENABLE_TF32 ??= "0";
+// These are exactness checks of the decompositions, so float32 products must be float32
+// (float32-products.ts): on an H100 with TF32, heads summed to 3.6e-3 to 3.3e-2 off the attention
+// output (above 1e-5 x its scale) on all five fp32 checkpoints tried, and all passed with it off.
 // A logit is a dot product over d_model of the summed, normalized components: one more reduction.
 const FP32_LOGITS = 1e-4;
 // Token ids per prompt and position whose logits are attributed.

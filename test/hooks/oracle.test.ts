@@ -2,6 +2,7 @@
 // wraps each module of the mlx-lm model tree to record its output (and the output projection's
 // input), zero-ablates and patches there, and computes attention patterns from the queries and
 // keys mlx-lm's attention made. The same prompts, paths and interventions run here through hooks.
+import "../float32-products.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { HookedModel, mx } from "mlux";
@@ -26,11 +27,8 @@ const EXACT = 0;
 // (their scales and norms are bfloat16), where that rounding is bfloat16's: patterns (values in
 // [0, 1], one ulp at most 2^-8) are allowed 4 ulps of the largest values.
 const CLOSE = 1e-5;
-// On NVIDIA GPUs MLX computes float32 matrix products in TF32 unless MLX_ENABLE_TF32=0 (read at the
-// first product, after this line; the oracle's Python inherits it): with TF32 the qwen3 and gemma2
-// fp32 patterns, recomputed by the two sides in different orders, differed by 1.8e-4 and 3.5e-4 on
-// an H100, beyond CLOSE, which is about float32 products.
-process.env.MLX_ENABLE_TF32 ??= "0";
+// CLOSE is about float32 products (float32-products.ts): with TF32 the qwen3 and gemma2 fp32
+// patterns, recomputed by the two sides in different orders, differed by 1.8e-4 and 3.5e-4 on an H100.
 const BF16_PATTERN = 2 ** -6;
 // On a GPU the two sides' score products have other shapes (ours grouped by KV head, the oracle's
 // with the keys repeated) and may sum in another order, moving a bfloat16 score by an ulp (1/16 for

@@ -3,17 +3,16 @@
 // same through getAttentionPatterns and runWithCache, and through the KV cache during generation
 // equal to the matching row of the whole-sequence pattern. (tools/oracle/hooks.py checks
 // their values against mlx-lm's q and k in oracle.test.ts.)
+import "../float32-products.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { HookedModel, mx } from "mlux";
 import { valuesOf } from "../oracle/oracle.ts";
 import { checkpoints, maxAbsDiff, promptIds, slidingWindow } from "./checkpoints.ts";
 
-// On NVIDIA GPUs MLX computes float32 matrix products in TF32 unless MLX_ENABLE_TF32=0 (read at the
-// first product, after this line); with TF32 a decode step's row and the whole-sequence row, computed
-// in products of different shapes, differed by 5e-5 to 4.9e-4 on an H100, beyond the fp32 tolerance
-// below, which is about float32 products.
-process.env.MLX_ENABLE_TF32 ??= "0";
+// The fp32 tolerance below is about float32 products (float32-products.ts): with TF32 a decode
+// step's row and the whole-sequence row, computed in products of different shapes, differed by 5e-5
+// to 4.9e-4 on an H100.
 
 const CASES = checkpoints();
 const PROMPT = promptIds(2);

@@ -3,8 +3,8 @@
 # about 43 MiB each, for transfers limited in size: MLX's CUDA 13 libmlx (xz), the Node binary running this,
 # the runtime node_modules, the addon built against that libmlx (for the machine's Python
 # site-packages path, $MLUX_DEVICE_SITE), the Python MLX + mlx-lm + nvidia-cuda-crt wheels, this
-# checkout's sources and a few test checkpoints (fp32 and q4 of llama, gpt2, qwen3, gemma2,
-# granite, gpt_neox).
+# checkout's sources and a few test checkpoints (fp32 and q4 of llama, gpt2, gemma2, granite and
+# gpt_neox, fp32 of qwen3 and lfm2).
 #   sh bench/cuda/offline/pack.sh [OUT]      (from the repository root, with .venv-oracle set up)
 set -e
 root=$(pwd)
@@ -42,13 +42,13 @@ git rev-parse --short HEAD > "$tmp/pack/commit"
 cp bench/cuda/offline/setup.sh "$tmp/pack/"
 python3 - "$tmp/manifest.json" <<'PY'
 import json, sys
-keep = {"llama", "gpt2", "qwen3", "gemma2", "granite", "gpt_neox"}
+keep = {"llama", "gpt2", "qwen3", "gemma2", "granite", "gpt_neox", "lfm2"}
 m = json.load(open(".checkpoints/manifest.json"))
-m["checkpoints"] = {k: {**v, "variants": {n: p for n, p in v["variants"].items() if n in ("fp32", "q4") and (n == "fp32" or k != "qwen3")}} for k, v in m["checkpoints"].items() if k in keep}
+m["checkpoints"] = {k: {**v, "variants": {n: p for n, p in v["variants"].items() if n in ("fp32", "q4") and (n == "fp32" or k not in ("qwen3", "lfm2"))}} for k, v in m["checkpoints"].items() if k in keep}
 json.dump(m, open(sys.argv[1], "w"), indent=1)
 PY
 (cd .checkpoints && tar chf - llama/fp32 llama/q4 gpt2/fp32 gpt2/q4 qwen3/fp32 gemma2/fp32 gemma2/q4 granite/fp32 \
-  granite/q4 gpt_neox/fp32 gpt_neox/q4 -C "$tmp" manifest.json) | xz -T0 -6 > "$tmp/pack/checkpoints.tar.xz"
+  granite/q4 gpt_neox/fp32 gpt_neox/q4 lfm2/fp32 -C "$tmp" manifest.json) | xz -T0 -6 > "$tmp/pack/checkpoints.tar.xz"
 tar cf "$tmp/all.tar" -C "$tmp/pack" . && split -n 3 -d "$tmp/all.tar" "$tmp/part-"
 for i in 1 2 3; do mv "$tmp/part-0$((i - 1))" "$out/$i/part"; done
 rm -rf "$tmp"
