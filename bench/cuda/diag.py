@@ -53,7 +53,14 @@ def prefill(rows, fresh=False):
             build.append(ms(t1 - t0))
             evaluate.append(ms(t2 - t1))
     b, e = statistics.median(build), statistics.median(evaluate)
-    return {"buildMs": b, "evalMs": e, "tokensPerSecond": rows * work["promptLength"] / ((b + e) / 1000)}
+    return {"buildMs": b, "evalMs": e, "tokensPerSecond": rows * work["promptLength"] / ((b + e) / 1000), "ops": op_counts(model(x))}
+
+
+def op_counts(output):
+    """How many of each primitive the graph of `output` holds, as diag.ts counts them."""
+    dot = io.StringIO()
+    mx.export_to_dot(dot, output)
+    return dict(Counter(re.findall(r'label ="(\w+)", shape=rectangle', dot.getvalue())))
 
 
 def decode():
@@ -82,14 +89,12 @@ def decode():
         wait.append(ms(t2 - t1))
         current = nxt
     total = time.perf_counter() - start
-    dot = io.StringIO()
-    mx.export_to_dot(dot, step(current.reshape(1, 1)))
     return {
         "graphMs": statistics.median(graph),
         "buildMs": statistics.median(build),
         "waitMs": statistics.median(wait),
         "tokensPerSecond": work["decodeTokens"] / total,
-        "ops": dict(Counter(re.findall(r'label ="(\w+)", shape=rectangle', dot.getvalue()))),
+        "ops": op_counts(step(current.reshape(1, 1))),
     }
 
 

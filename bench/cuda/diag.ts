@@ -43,7 +43,7 @@ const model = (await HookedModel.fromPretrained(dir)).model;
 const WARM_UP = Number(process.env.MLUX_CUDA_WARM_UP ?? work.warmUp);
 
 /** fresh: the input array is made from the token list inside each timed pass (as a caller with a list of
- * ids does), not once before. */
+ * ids does), not once before. `ops` counts the primitives of the pass's graph. */
 async function prefill(rows: number, fresh = false) {
   const ids = tokens(rows, work.promptLength);
   const input = mx.array(ids);
@@ -70,6 +70,7 @@ async function prefill(rows: number, fresh = false) {
       gcMs += collectionMs - m0;
     }
   }
+  const ops = mx.tidy(() => opCounts(mx.exportToDot(model.call(input))));
   input.dispose();
   return {
     buildMs: median(build),
@@ -77,6 +78,7 @@ async function prefill(rows: number, fresh = false) {
     tokensPerSecond: (rows * work.promptLength) / ((median(build) + median(evaluate)) / 1000),
     collectionsPerPass: gcs / work.repeats,
     collectionMsPerPass: gcMs / work.repeats,
+    ops,
   };
 }
 
