@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { activationPatching, HookedModel, mx, patchAcrossLayers } from "mlux";
 import { checkpoints, promptIds } from "../hooks/checkpoints.ts";
+import { HALF_LOGIT_TOLERANCE, halfOnGpu } from "./half-on-gpu.ts";
 import { activations, lastLogits, maxGridDiff, naiveHeadLoop, naiveMetric, naivePositionLoop } from "./naive-loop.ts";
 
 const CHECKPOINTS = checkpoints(["llama", "gemma2"]).filter((c) =>
@@ -30,8 +31,11 @@ const TOLERANCE = 1e-5;
 for (const checkpoint of CHECKPOINTS) {
   describe(`activation patching on ${checkpoint.label}`, () => {
     let hm: HookedModel;
+    // bfloat16 on a GPU rounds batched rows apart (half-on-gpu.ts).
+    let tolerance = TOLERANCE;
     before(async () => {
       hm = await HookedModel.fromPretrained(checkpoint.dir, { dtype: "native" });
+      if (halfOnGpu(hm)) tolerance = HALF_LOGIT_TOLERANCE;
     });
     after(() => hm.model.dispose?.());
 
@@ -52,10 +56,10 @@ for (const checkpoint of CHECKPOINTS) {
         );
         for (const a of clean.values()) a.dispose();
         const diff = maxGridDiff(result.raw, naive);
-        assert.ok(diff <= TOLERANCE, `max |batched - naive| = ${diff}`);
-        assert.ok(Math.abs(result.clean - naiveMetric(LOGIT_DIFF, cleanLast, cleanLast)) <= TOLERANCE);
+        assert.ok(diff <= tolerance, `max |batched - naive| = ${diff}`);
+        assert.ok(Math.abs(result.clean - naiveMetric(LOGIT_DIFF, cleanLast, cleanLast)) <= tolerance);
         // Positions where the prompts agree, before any layer mixed positions, change nothing.
-        if (site === "resid_pre") assert.ok(Math.abs((result.raw[0]?.[0] as number) - result.corrupted) <= TOLERANCE);
+        if (site === "resid_pre") assert.ok(Math.abs((result.raw[0]?.[0] as number) - result.corrupted) <= tolerance);
         // Something was patched: the corrupted positions move the metric.
         assert.ok(
           result.raw.flat().some((v) => Math.abs(v - result.corrupted) > 1e-3),
@@ -87,7 +91,8 @@ for (const checkpoint of CHECKPOINTS) {
       );
       for (const a of corrupted.values()) a.dispose();
       assert.deepEqual(result.columns, [...Array(heads).keys()]);
-      // Probabilities are below 1: the same blocking differences, smaller in absolute terms.
+      // Probabilities are below 1: the same blocking differences, smaller in absolute terms (also in
+      // bfloat16 on an H100: these probabilities are ~1e-4).
       assert.ok(maxGridDiff(result.raw, naive) <= TOLERANCE, `max diff ${maxGridDiff(result.raw, naive)}`);
     });
 
@@ -162,7 +167,7 @@ for (const checkpoint of CHECKPOINTS) {
         [],
       );
       for (const a of clean.values()) a.dispose();
-      assert.ok(maxGridDiff(result.raw, naive) <= TOLERANCE, `max diff ${maxGridDiff(result.raw, naive)}`);
+      assert.ok(maxGridDiff(result.raw, naive) <= tolerance, `max diff ${maxGridDiff(result.raw, naive)}`);
     });
 
     test("the single-cell sweep: each layer's top tokens with the source's output at one position", () => {
@@ -185,8 +190,16 @@ for (const checkpoint of CHECKPOINTS) {
         const order = [...probs.keys()].sort((a, b) => (probs[b] as number) - (probs[a] as number));
         assert.equal(top.length, 3);
         // The top token (ties between nearly equal probabilities may order the 2nd and 3rd differently).
-        assert.equal(top[0]?.id, order[0]);
-        assert.ok(Math.abs((top[0]?.prob as number) - (probs[order[0] as number] as number)) <= 1e-5);
+        const id = top[0]?.id as number;
+        if (halfOnGpu(hm)) {
+          // In bfloat16 on a GPU a near tie may order the first two differently too.
+          assert.ok((logits[id] as number) >= (logits[order[0] as number] as number) - tolerance, `top token ${id}`);
+          // A logit off by δ moves a probability by a factor e^δ, about 1 + δ.
+          assert.ok(Math.abs((top[0]?.prob as number) - (probs[id] as number)) <= tolerance * (probs[id] as number));
+        } else {
+          assert.equal(id, order[0]);
+          assert.ok(Math.abs((top[0]?.prob as number) - (probs[id] as number)) <= 1e-5);
+        }
       }
       for (const a of clean.values()) a.dispose();
       // The last layer's output at the last position... is not position 8; but patching the last

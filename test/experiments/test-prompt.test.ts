@@ -7,6 +7,7 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { HookedModel, mx } from "mlux";
 import { testPrompt } from "../../src/experiments/test-prompt.ts";
+import { halfOnGpu } from "./half-on-gpu.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -44,11 +45,21 @@ describe("testPrompt", () => {
         assert.equal(got.rank, logits.filter((v) => v > (logits[id] as number)).length, `rank of answer ${i}`);
         assert.ok(Math.abs(got.logit - (logits[id] as number)) <= tol, `logit of answer ${i}`);
         assert.ok(Math.abs(got.prob - Math.exp((logits[id] as number) - norm)) <= tol, `prob of answer ${i}`);
-        assert.deepEqual(
-          got.top.map((t) => t.id),
-          sorted.slice(0, 4).map((s) => s.t),
-          `top tokens of answer ${i}`,
-        );
+        const expectedTop = sorted.slice(0, 4);
+        if (halfOnGpu(hm)) {
+          // float16 on a GPU rounds the two routes apart (half-on-gpu.ts): near ties may swap places,
+          // so each token shown must have, in the naive pass, the logit of its rank there.
+          got.top.forEach((t, j) => {
+            const at = Math.abs((logits[t.id] as number) - (expectedTop[j]?.logit as number));
+            assert.ok(at <= tol, `top token ${j} of answer ${i}`);
+          });
+        } else {
+          assert.deepEqual(
+            got.top.map((t) => t.id),
+            expectedTop.map((s) => s.t),
+            `top tokens of answer ${i}`,
+          );
+        }
       }
       hm.model.dispose();
     });
