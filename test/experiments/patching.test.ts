@@ -214,7 +214,16 @@ for (const checkpoint of CHECKPOINTS) {
       });
       const cleanTop = lastLogits(hm, CLEAN);
       const best = cleanTop.indexOf(Math.max(...cleanTop));
-      assert.equal(full.layers.at(-1)?.top[0]?.id, best);
+      const patchedTop = full.layers.at(-1)?.top[0]?.id as number;
+      if (halfOnGpu(hm)) {
+        // The patched run and the clean run alone round apart there: a near tie may swap the top two.
+        assert.ok(
+          (cleanTop[patchedTop] as number) >= (cleanTop[best] as number) - tolerance,
+          `top token ${patchedTop}`,
+        );
+      } else {
+        assert.equal(patchedTop, best);
+      }
     });
   });
 }
